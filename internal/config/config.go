@@ -1,0 +1,259 @@
+// Package config loads sealauth's settings from flags, the environment and a
+// .env file, in that order of precedence.
+package config
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the server's configuration.
+type Config struct {
+	Addr        string
+	DataDir     string
+	DatabaseURL string // "" means the SQLite file in DataDir
+
+	SealingKeyFile string // RSA private key; "" means DataDir/sealing_key.pem
+	SigningKeyFile string // JWT signing key; "" means DataDir/signing_key.pem
+	LegacyPKCS1    bool
+
+	JWTAlg      string
+	JWTSecret   string
+	JWTExpires  time.Duration
+	JWTIssuer   string
+	JWTAudience string
+
+	BcryptCost int
+	LogLevel   slog.Level
+}
+
+// setting is one configuration value: a flag, its environment variable, its
+// default and whether it is secret (never printed).
+type setting struct {
+	flag, env, def, usage string
+	secret                bool
+}
+
+var settings = []setting{
+	{flag: "addr", env: "SEALAUTH_ADDR", def: "127.0.0.1:8000", usage: "address to listen on"},
+	{flag: "data-dir", env: "SEALAUTH_DATA_DIR", def: "./data", usage: "directory for the SQLite database and generated keys (created 0700)"},
+	{flag: "database-url", env: "DATABASE_URL", def: "", usage: "database: sqlite:PATH (default: sqlite:<data-dir>/sealauth.db)", secret: true},
+	{flag: "db-host", env: "DB_HOST", def: "", usage: "the tutorial's MySQL settings, used when DATABASE_URL is unset: host[:port]"},
+	{flag: "db-user", env: "DB_USER", def: "root", usage: "MySQL user (with DB_HOST)"},
+	{flag: "db-password", env: "DB_PASSWORD", def: "", usage: "MySQL password (with DB_HOST)", secret: true},
+	{flag: "db-name", env: "DB_NAME", def: "python_rsa_auth", usage: "MySQL database (with DB_HOST)"},
+	{flag: "rsa-private-key-file", env: "RSA_PRIVATE_KEY_FILE", def: "", usage: "PEM RSA private key that opens sealed passwords (default: <data-dir>/sealing_key.pem, generated if missing)"},
+	{flag: "signing-key-file", env: "JWT_SIGNING_KEY_FILE", def: "", usage: "PEM private key that signs access tokens (default: <data-dir>/signing_key.pem, generated if missing)"},
+	{flag: "legacy-pkcs1", env: "SEALAUTH_LEGACY_PKCS1", def: "false", usage: "also open passwords sealed with PKCS#1 v1.5 padding (the tutorial's old clients)"},
+	{flag: "jwt-alg", env: "JWT_ALG", def: "", usage: "access-token algorithm: ES256, RS256, PS256, EdDSA, or HS256 with JWT_SECRET (default: ES256, or HS256 when JWT_SECRET is set)"},
+	{flag: "jwt-secret", env: "JWT_SECRET", def: "", usage: "HS256 secret, at least 32 bytes", secret: true},
+	{flag: "jwt-expires", env: "JWT_EXPIRES", def: "900", usage: "access-token lifetime in seconds"},
+	{flag: "jwt-issuer", env: "JWT_ISSUER", def: "sealauth", usage: "iss claim of access tokens"},
+	{flag: "jwt-audience", env: "JWT_AUDIENCE", def: "", usage: "aud claim of access tokens, required when verifying if set"},
+	{flag: "bcrypt-cost", env: "BCRYPT_COST", def: "12", usage: "bcrypt cost for new password hashes (4-31)"},
+	{flag: "log-level", env: "LOG_LEVEL", def: "info", usage: "debug, info, warn or error"},
+}
+
+// Load parses args (the arguments after the subcommand) with getenv for the
+// environment. Flags win over environment variables, which win over defaults.
+// It returns flag.ErrHelp after printing the usage for -h/--help. extra may
+// define flags of the calling command beside the settings.
+func Load(name string, args []string, getenv func(string) string, usageOut io.Writer, extra ...func(*flag.FlagSet)) (*Config, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(usageOut)
+	for _, f := range extra {
+		f(fs)
+	}
+	values := make(map[string]*string, len(settings))
+	for _, s := range settings {
+		def := s.def
+		if v := getenv(s.env); v != "" {
+			def = v
+		}
+		values[s.flag] = fs.String(s.flag, def, "")
+	}
+	fs.Usage = func() { PrintUsage(usageOut, name) }
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	return build(func(flag string) string { return *values[flag] })
+}
+
+// PrintUsage lists every setting with its environment variable and default.
+func PrintUsage(w io.Writer, name string) {
+	fmt.Fprintf(w, "Usage: sealauth %s [flags]\n\nEvery flag can also be set by its environment variable or in ./.env.\n\n", name)
+	for _, s := range settings {
+		def := s.def
+		if def == "" {
+			def = `""`
+		}
+		fmt.Fprintf(w, "  --%s (env %s, default %s)\n      %s\n", s.flag, s.env, def, s.usage)
+	}
+}
+
+func build(get func(string) string) (*Config, error) {
+	c := &Config{
+		Addr:           get("addr"),
+		DataDir:        get("data-dir"),
+		DatabaseURL:    get("database-url"),
+		SealingKeyFile: get("rsa-private-key-file"),
+		SigningKeyFile: get("signing-key-file"),
+		JWTAlg:         get("jwt-alg"),
+		JWTSecret:      get("jwt-secret"),
+		JWTIssuer:      get("jwt-issuer"),
+		JWTAudience:    get("jwt-audience"),
+	}
+	var errs []error
+	var err error
+	if c.LegacyPKCS1, err = strconv.ParseBool(get("legacy-pkcs1")); err != nil {
+		errs = append(errs, fmt.Errorf("SEALAUTH_LEGACY_PKCS1 must be true or false"))
+	}
+	secs, err := strconv.Atoi(get("jwt-expires"))
+	if err != nil || secs < 1 || secs > 86400 {
+		errs = append(errs, fmt.Errorf("JWT_EXPIRES must be seconds between 1 and 86400, got %q", get("jwt-expires")))
+	}
+	c.JWTExpires = time.Duration(secs) * time.Second
+	if c.BcryptCost, err = strconv.Atoi(get("bcrypt-cost")); err != nil || c.BcryptCost < 4 || c.BcryptCost > 31 {
+		errs = append(errs, fmt.Errorf("BCRYPT_COST must be a number from 4 to 31, got %q", get("bcrypt-cost")))
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(get("log-level"))); err != nil {
+		errs = append(errs, fmt.Errorf("LOG_LEVEL must be debug, info, warn or error, got %q", get("log-level")))
+	}
+	if c.JWTAlg == "" {
+		c.JWTAlg = "ES256"
+		if c.JWTSecret != "" {
+			c.JWTAlg = "HS256" // the tutorial's setup
+		}
+	}
+	switch c.JWTAlg {
+	case "ES256", "RS256", "PS256", "EdDSA":
+	case "HS256":
+		if len(c.JWTSecret) < 32 {
+			errs = append(errs, fmt.Errorf("JWT_SECRET must be at least 32 bytes for HS256 (it has %d); generate one with `openssl rand -base64 48`, or unset it to use ES256", len(c.JWTSecret)))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("JWT_ALG must be ES256, RS256, PS256, EdDSA or HS256, got %q", c.JWTAlg))
+	}
+	if c.JWTIssuer == "" {
+		errs = append(errs, errors.New("JWT_ISSUER must not be empty"))
+	}
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("SEALAUTH_DATA_DIR must not be empty"))
+	}
+	switch {
+	case c.DatabaseURL != "":
+	case get("db-host") != "":
+		c.DatabaseURL = tutorialMySQLURL(get("db-host"), get("db-user"), get("db-password"), get("db-name"))
+	default:
+		c.DatabaseURL = "sqlite:" + filepath.Join(c.DataDir, "sealauth.db")
+	}
+	if c.SealingKeyFile == "" {
+		c.SealingKeyFile = filepath.Join(c.DataDir, "sealing_key.pem")
+	}
+	if c.SigningKeyFile == "" {
+		c.SigningKeyFile = filepath.Join(c.DataDir, "signing_key.pem")
+	}
+	return c, errors.Join(errs...)
+}
+
+// LogValue lists the configuration for logs with every secret redacted.
+func (c *Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("addr", c.Addr),
+		slog.String("data_dir", c.DataDir),
+		slog.String("database", RedactURL(c.DatabaseURL)),
+		slog.String("jwt_alg", c.JWTAlg),
+		slog.Duration("jwt_expires", c.JWTExpires),
+		slog.String("jwt_issuer", c.JWTIssuer),
+		slog.Int("bcrypt_cost", c.BcryptCost),
+		slog.Bool("legacy_pkcs1", c.LegacyPKCS1),
+	)
+}
+
+// tutorialMySQLURL builds a DATABASE_URL from the tutorial's DB_* variables.
+func tutorialMySQLURL(host, user, pass, name string) string {
+	if _, _, err := net.SplitHostPort(host); err != nil {
+		host = net.JoinHostPort(host, "3306")
+	}
+	u := url.URL{Scheme: "mysql", Host: host, Path: "/" + name, User: url.User(user)}
+	if pass != "" {
+		u.User = url.UserPassword(user, pass)
+	}
+	return u.String()
+}
+
+// RedactURL hides the password of a database URL.
+func RedactURL(u string) string {
+	scheme, rest, ok := strings.Cut(u, "://")
+	if !ok {
+		return u
+	}
+	at := strings.LastIndexByte(rest, '@')
+	if at < 0 {
+		return u
+	}
+	user, _, hasPass := strings.Cut(rest[:at], ":")
+	if !hasPass {
+		return u
+	}
+	return scheme + "://" + user + ":xxxxx" + rest[at:]
+}
+
+// ReadDotEnv reads KEY=VALUE lines from path, as the tutorial's .env has them:
+// blank lines and # comments are skipped, an "export " prefix and matching
+// quotes around the value are dropped. A missing file is no error.
+func ReadDotEnv(path string) (map[string]string, error) {
+	f, err := os.Open(path) // #nosec G304 -- the operator's own .env
+	if errors.Is(err, os.ErrNotExist) {
+		return map[string]string{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	env := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		line = strings.TrimPrefix(line, "export ")
+		k, v, ok := strings.Cut(line, "=")
+		k = strings.TrimSpace(k)
+		if !ok || k == "" {
+			return nil, fmt.Errorf("%s:%d: want KEY=VALUE", path, n)
+		}
+		v = strings.TrimSpace(v)
+		if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {
+			v = v[1 : len(v)-1]
+		}
+		env[k] = v
+	}
+	return env, sc.Err()
+}
+
+// Getenv layers a .env map under the real environment: a variable that is set
+// wins over the file.
+func Getenv(getenv func(string) string, dotenv map[string]string) func(string) string {
+	return func(k string) string {
+		if v := getenv(k); v != "" {
+			return v
+		}
+		return dotenv[k]
+	}
+}

@@ -1,0 +1,22 @@
+package httpapi
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/sealauth/sealauth/internal/auth"
+)
+
+// addRoutes lists the whole API surface.
+func addRoutes(mux *http.ServeMux, logger *slog.Logger, svc *auth.Service, keys Keys) {
+	rt := &router{mux: mux, logger: logger, allowed: map[string][]string{}}
+	rt.handle("GET", "/healthz", handleHealth())
+	rt.handle("GET", "/readyz", handleReady(logger, svc))
+	rt.handle("GET", "/.well-known/jwks.json", handleStatic(keys.JWKSJSON, "public, max-age=300"))
+	rt.handle("GET", "/api/auth/public-key", handleStatic(keys.PublicKeyJSON, "public, max-age=300"))
+	rt.handle("POST", "/api/auth/register", handleRegister(logger, svc))
+	rt.handle("POST", "/api/auth/login", handleLogin(logger, svc))
+	rt.handle("GET", "/api/auth/profile", requireToken(logger, svc, handleProfile(logger, svc)))
+	rt.handle("POST", "/api/auth/logout", requireToken(logger, svc, handleLogout(logger, svc)))
+	mux.Handle("/", handleNotFound(logger))
+}

@@ -1,0 +1,56 @@
+// Package httpapi is sealauth's HTTP interface: routes, handlers, the JSON and
+// problem+json encoding, and the middleware every request passes through.
+package httpapi
+
+import (
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/sealauth/sealauth/internal/auth"
+)
+
+// Keys publishes the public halves of the server's keys, already encoded, so
+// the handlers serve bytes and the set can change at run time (key rotation).
+type Keys interface {
+	PublicKeyJSON() []byte // the body of GET /api/auth/public-key
+	JWKSJSON() []byte      // the body of GET /.well-known/jwks.json
+}
+
+// NewServer returns the handler for the whole API.
+func NewServer(logger *slog.Logger, svc *auth.Service, keys Keys) http.Handler {
+	mux := http.NewServeMux()
+	addRoutes(mux, logger, svc, keys)
+	return withMiddleware(mux, logger)
+}
+
+// route registers h for "METHOD /path" and makes every other method on that path
+// a 405 problem listing the allowed ones (ServeMux would answer in plain text).
+type router struct {
+	mux     *http.ServeMux
+	logger  *slog.Logger
+	allowed map[string][]string
+}
+
+func (rt *router) handle(method, path string, h http.Handler) {
+	if _, seen := rt.allowed[path]; !seen {
+		rt.mux.Handle(path, rt.methodNotAllowed(path))
+	}
+	rt.mux.Handle(method+" "+path, h) // a GET pattern serves HEAD too
+	rt.allowed[path] = append(rt.allowed[path], method)
+	if method == http.MethodGet {
+		rt.allowed[path] = append(rt.allowed[path], http.MethodHead)
+	}
+}
+
+func (rt *router) methodNotAllowed(path string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		allow := strings.Join(append([]string{http.MethodOptions}, rt.allowed[path]...), ", ")
+		w.Header().Set("Allow", allow)
+		if r.Method == http.MethodOptions {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		writeError(w, r, rt.logger, &auth.Error{Code: auth.CodeMethodNotAllowed, Detail: "Allowed methods: " + allow + "."})
+	})
+}

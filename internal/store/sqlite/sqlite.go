@@ -1,0 +1,237 @@
+// Package sqlite implements auth.Store on a SQLite file through the pure-Go driver
+// modernc.org/sqlite.
+//
+// Times are stored as INTEGER Unix microseconds in UTC (see migrations/0001_init.sql).
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"embed"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/sealauth/sealauth/internal/auth"
+	"github.com/sealauth/sealauth/internal/store/migrate"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// migrateTimeout bounds Migrate; it is longer than a query because a migration may
+// rewrite a whole table.
+const migrateTimeout = time.Minute
+
+// Options tune a Store; the zero value is usable.
+type Options struct {
+	// QueryTimeout bounds every query, on top of the caller's context. Default 5s.
+	QueryTimeout time.Duration
+	// BusyTimeout is how long a connection waits for another process's write lock
+	// before failing with SQLITE_BUSY. Default 5s.
+	BusyTimeout time.Duration
+	// Now stamps applied migrations. Default time.Now.
+	Now func() time.Time
+}
+
+// Store is an auth.Store backed by one SQLite file.
+//
+// SQLite allows one writer at a time, so writes go through a pool of a single
+// connection, where they queue in database/sql under their context deadline instead
+// of spinning on SQLITE_BUSY; reads use a separate pool of query-only connections,
+// which WAL mode lets run alongside the writer.
+type Store struct {
+	w, r       *sql.DB
+	timeout    time.Duration
+	migrations migrate.Runner
+	closed     atomic.Bool // database/sql's "database is closed" error has no type to test
+}
+
+var _ auth.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the SQLite database at path, a file name or a
+// "file:" URI. It does not migrate: call Migrate.
+func Open(ctx context.Context, path string, opt Options) (*Store, error) {
+	if path == "" || path == ":memory:" {
+		// Every pooled connection would get its own empty in-memory database.
+		return nil, errors.New("sqlite: open: need a file path")
+	}
+	if opt.QueryTimeout <= 0 {
+		opt.QueryTimeout = 5 * time.Second
+	}
+	if opt.BusyTimeout <= 0 {
+		opt.BusyTimeout = 5 * time.Second
+	}
+	ms, err := migrate.Load(migrationFiles, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	if !strings.HasPrefix(path, "file:") {
+		// The file holds password hashes: create it private. SQLite gives its -wal and
+		// -shm files the same mode. The driver drops a plain name's query, so do we.
+		name, _, _ := strings.Cut(path, "?")
+		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o600) // #nosec G304 -- the operator's configured database path
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: open: %w: %w", auth.ErrUnavailable, err)
+		}
+		if err := f.Close(); err != nil {
+			return nil, fmt.Errorf("sqlite: open: %w: %w", auth.ErrUnavailable, err)
+		}
+	}
+	s := &Store{
+		timeout:    opt.QueryTimeout,
+		migrations: migrate.Runner{Migrations: ms, Now: opt.Now},
+	}
+
+	// The writer connects first because it switches the file to WAL mode.
+	if s.w, err = s.connect(ctx, dsn(path, opt.BusyTimeout, false), 1); err != nil {
+		return nil, err
+	}
+	if s.r, err = s.connect(ctx, dsn(path, opt.BusyTimeout, true), max(4, runtime.GOMAXPROCS(0))); err != nil {
+		return nil, errors.Join(err, s.w.Close())
+	}
+	return s, nil
+}
+
+// dsn adds the connection settings to path. On the writer, _txlock=immediate makes
+// transactions take the write lock at BEGIN, so a read-then-write transaction cannot
+// fail halfway with SQLITE_BUSY; the migration runner relies on it.
+func dsn(path string, busy time.Duration, readOnly bool) string {
+	q := url.Values{}
+	q.Set("_busy_timeout", strconv.FormatInt(busy.Milliseconds(), 10))
+	q.Set("_journal_mode", "WAL")
+	q.Set("_foreign_keys", "on")
+	if readOnly {
+		q.Set("_query_only", "on")
+	} else {
+		q.Set("_txlock", "immediate")
+	}
+	sep := "?"
+	if strings.Contains(path, "?") {
+		sep = "&"
+	}
+	return path + sep + q.Encode()
+}
+
+// connect opens a pool of n connections and checks that one can be made, so that a
+// bad path fails Open rather than the first request.
+func (s *Store) connect(ctx context.Context, dsn string, n int) (*sql.DB, error) {
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open: %w", err)
+	}
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	if err := db.PingContext(ctx); err != nil {
+		return nil, errors.Join(s.wrap("open", err), db.Close())
+	}
+	return db, nil
+}
+
+// Migrate applies the pending migrations. Concurrent calls, from this process or
+// others, are safe: each migration runs in a BEGIN IMMEDIATE transaction that
+// re-checks schema_migrations, and busy_timeout makes the others wait their turn.
+func (s *Store) Migrate(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, migrateTimeout)
+	defer cancel()
+	if err := s.migrations.Up(ctx, s.w); err != nil {
+		return s.wrap("migrate", err)
+	}
+	return nil
+}
+
+// MigrationStatus lists the migrations this build knows, applied or pending, and
+// any the database has that it does not know.
+func (s *Store) MigrationStatus(ctx context.Context) ([]migrate.Status, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	st, err := s.migrations.Status(ctx, s.w)
+	if err != nil {
+		return nil, s.wrap("migration status", err)
+	}
+	return st, nil
+}
+
+// Ping reports whether both pools can reach the database file.
+func (s *Store) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	if err := s.w.PingContext(ctx); err != nil {
+		return s.wrap("ping", err)
+	}
+	if err := s.r.PingContext(ctx); err != nil {
+		return s.wrap("ping", err)
+	}
+	return nil
+}
+
+// Close closes both pools. Calls made afterwards fail with auth.ErrUnavailable.
+func (s *Store) Close() error {
+	s.closed.Store(true)
+	return errors.Join(s.w.Close(), s.r.Close())
+}
+
+// withTimeout derives the context of one query.
+func (s *Store) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, s.timeout)
+}
+
+// wrap names the operation and marks the errors callers act on. Callers must not
+// pass user data in op: it ends up in logs.
+func (s *Store) wrap(op string, err error) error {
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("sqlite: %s: %w", op, auth.ErrNotFound)
+	case s.closed.Load() || unavailable(err):
+		return fmt.Errorf("sqlite: %s: %w: %w", op, auth.ErrUnavailable, err)
+	default:
+		return fmt.Errorf("sqlite: %s: %w", op, err)
+	}
+}
+
+// unavailable reports whether err means the database could not be reached or did
+// not answer in time, as opposed to rejecting the query.
+func unavailable(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) ||
+		errors.Is(err, sql.ErrConnDone) || errors.Is(err, driver.ErrBadConn) {
+		return true
+	}
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.Code() & 0xff { // the primary code; extended codes are enabled
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_INTERRUPT,
+		sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_FULL:
+		return true
+	}
+	return false
+}
+
+// isUnique reports whether err is a UNIQUE or PRIMARY KEY constraint violation.
+func isUnique(err error) bool {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	c := se.Code()
+	return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+}
+
+// micros and fromMicros convert to and from the stored representation. UnixMicro
+// rounds down, so truncation never reverses the order of two times.
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }

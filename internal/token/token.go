@@ -1,0 +1,184 @@
+// Package token issues and verifies the JWT access tokens (RFC 9068 profile).
+package token
+
+import (
+	"crypto"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Type is the JOSE "typ" header of access tokens (RFC 9068 §2.1).
+const Type = "at+jwt"
+
+// Leeway is the clock skew tolerated on exp, nbf and iat.
+const Leeway = 30 * time.Second
+
+// ErrInvalid is returned for every token that is not accepted. The reason is in the
+// wrapped error for logs; clients only learn that the token is invalid.
+var ErrInvalid = errors.New("invalid token")
+
+// Claims are the claims of an access token. UserID is the tutorial's numeric "id"
+// claim; Subject carries the same id as a string, as RFC 9068 wants.
+type Claims struct {
+	jwt.RegisteredClaims
+	UserID    int64  `json:"id"`
+	Email     string `json:"email"`
+	SessionID string `json:"sid,omitempty"`
+}
+
+// Key is a signing key: a crypto.Signer for the asymmetric algorithms, or the
+// secret []byte for HS256.
+type Key struct {
+	ID     string
+	Alg    string
+	Signer crypto.Signer
+	Secret []byte
+}
+
+func (k Key) verifyKey() any {
+	if k.Signer != nil {
+		return k.Signer.Public()
+	}
+	return k.Secret
+}
+
+func (k Key) signKey() any {
+	if k.Signer != nil {
+		return k.Signer
+	}
+	return k.Secret
+}
+
+// Config holds what an Issuer needs besides its keys.
+type Config struct {
+	Issuer   string
+	Audience string // optional; when set it is issued and required
+	TTL      time.Duration
+	Now      func() time.Time
+}
+
+// Issuer signs access tokens with its current key and verifies them against every
+// key it holds (the current one first; older ones stay until their tokens expire).
+type Issuer struct {
+	cfg     Config
+	current Key
+	method  jwt.SigningMethod
+	keys    map[string]Key
+	parser  *jwt.Parser
+}
+
+// NewIssuer returns an Issuer that signs with keys[0]. All keys must use one
+// algorithm, so verification can pin it.
+func NewIssuer(cfg Config, keys ...Key) (*Issuer, error) {
+	if len(keys) == 0 {
+		return nil, errors.New("token: no signing key")
+	}
+	if cfg.TTL <= 0 {
+		return nil, errors.New("token: TTL must be positive")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	alg := keys[0].Alg
+	method := jwt.GetSigningMethod(alg)
+	if method == nil || alg == "none" {
+		return nil, fmt.Errorf("token: unsupported algorithm %q", alg)
+	}
+	byID := make(map[string]Key, len(keys))
+	for _, k := range keys {
+		if k.Alg != alg {
+			return nil, fmt.Errorf("token: key %s uses %s, want %s", k.ID, k.Alg, alg)
+		}
+		byID[k.ID] = k
+	}
+	opts := []jwt.ParserOption{
+		jwt.WithValidMethods([]string{alg}),
+		jwt.WithIssuer(cfg.Issuer),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithLeeway(Leeway),
+		jwt.WithTimeFunc(cfg.Now),
+	}
+	if cfg.Audience != "" {
+		opts = append(opts, jwt.WithAudience(cfg.Audience))
+	}
+	return &Issuer{cfg: cfg, current: keys[0], method: method, keys: byID, parser: jwt.NewParser(opts...)}, nil
+}
+
+// Alg is the signing algorithm.
+func (is *Issuer) Alg() string { return is.method.Alg() }
+
+// TTL is the lifetime of issued tokens.
+func (is *Issuer) TTL() time.Duration { return is.cfg.TTL }
+
+// Issue signs a new access token for a user and returns it with its claims.
+func (is *Issuer) Issue(userID int64, email, sessionID string) (string, *Claims, error) {
+	now := is.cfg.Now().UTC().Truncate(time.Second)
+	c := &Claims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    is.cfg.Issuer,
+			Subject:   strconv.FormatInt(userID, 10),
+			IssuedAt:  jwt.NewNumericDate(now),
+			NotBefore: jwt.NewNumericDate(now),
+			ExpiresAt: jwt.NewNumericDate(now.Add(is.cfg.TTL)),
+			ID:        rand.Text(), // 128 random bits
+		},
+		UserID:    userID,
+		Email:     email,
+		SessionID: sessionID,
+	}
+	if is.cfg.Audience != "" {
+		c.Audience = jwt.ClaimStrings{is.cfg.Audience}
+	}
+	t := jwt.NewWithClaims(is.method, c)
+	t.Header["typ"] = Type
+	t.Header["kid"] = is.current.ID
+	s, err := t.SignedString(is.current.signKey())
+	if err != nil {
+		return "", nil, fmt.Errorf("token: sign: %w", err)
+	}
+	return s, c, nil
+}
+
+// Verify parses and checks a token: the pinned algorithm, one of our keys by kid
+// (never a key the token names or carries: jku, x5u and jwk are ignored), typ
+// at+jwt, no crit, our issuer (and audience), exp required, nbf and iat honoured.
+// Any failure is ErrInvalid.
+func (is *Issuer) Verify(raw string) (*Claims, error) {
+	c := new(Claims)
+	t, err := is.parser.ParseWithClaims(raw, c, is.keyFor)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	if !t.Valid {
+		return nil, ErrInvalid
+	}
+	if c.ID == "" || c.Subject != strconv.FormatInt(c.UserID, 10) {
+		return nil, fmt.Errorf("%w: jti missing or sub does not match id", ErrInvalid)
+	}
+	return c, nil
+}
+
+func (is *Issuer) keyFor(t *jwt.Token) (any, error) {
+	typ, _ := t.Header["typ"].(string)
+	if !strings.EqualFold(typ, Type) && !strings.EqualFold(typ, "application/"+Type) {
+		return nil, errors.New("typ is not at+jwt")
+	}
+	// RFC 7515 §4.1.11: a recipient must reject crit extensions it does not
+	// understand, and we understand none.
+	if _, ok := t.Header["crit"]; ok {
+		return nil, errors.New("crit header present")
+	}
+	kid, _ := t.Header["kid"].(string)
+	k, ok := is.keys[kid]
+	if !ok {
+		return nil, errors.New("unknown kid")
+	}
+	return k.verifyKey(), nil
+}
