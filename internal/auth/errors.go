@@ -16,7 +16,7 @@ const (
 	CodeUnknownKey            Code = "unknown_key"
 	CodeValidation            Code = "validation_failed"
 	CodeEmailTaken            Code = "email_taken"
-	CodeInvalidCredentials    Code = "invalid_credentials"
+	CodeInvalidCredentials    Code = "invalid_credentials" // #nosec G101 -- an error code, not a credential
 	CodeInvalidToken          Code = "invalid_token"
 	CodeUnsupportedMediaType  Code = "unsupported_media_type"
 	CodePayloadTooLarge       Code = "payload_too_large"
@@ -62,8 +62,8 @@ func wrapError(code Code, detail string, err error) *Error {
 
 // Details the tutorial's clients already show to users; keep them word for word.
 const (
-	detailInvalidCredentials = "Invalid credentials"
-	detailInvalidToken       = "Invalid or expired token"
+	detailInvalidCredentials = "Invalid credentials"      // #nosec G101 -- a message, not a credential
+	detailInvalidToken       = "Invalid or expired token" // #nosec G101 -- a message, not a credential
 )
 
 var (
