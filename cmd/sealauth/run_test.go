@@ -91,16 +91,22 @@ func startServer(t testing.TB, dataDir string, env map[string]string, args ...st
 	}
 	t.Cleanup(s.stop)
 	s.waitHealthy(t)
+	s.fetchPublicKey(t)
+	return s
+}
+
+func (s *testServer) fetchPublicKey(t testing.TB) {
+	t.Helper()
 	var doc struct {
 		KID       string `json:"kid"`
 		PublicKey string `json:"public_key"`
 	}
 	s.do(t, "GET", "/api/auth/public-key", "", nil).decode(t, http.StatusOK, &doc)
-	if s.pub, err = keys.ParseRSAPublicKeyPEM([]byte(doc.PublicKey)); err != nil {
+	pub, err := keys.ParseRSAPublicKeyPEM([]byte(doc.PublicKey))
+	if err != nil {
 		t.Fatalf("public-key: %v", err)
 	}
-	s.kid = doc.KID
-	return s
+	s.pub, s.kid = pub, doc.KID
 }
 
 func (s *testServer) waitHealthy(t testing.TB) {

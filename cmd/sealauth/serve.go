@@ -57,6 +57,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Tokens:      issuer,
 		Logger:      logger,
 		LegacyPKCS1: cfg.LegacyPKCS1,
+		IdleTimeout: cfg.SessionIdleTimeout,
+		MaxLifetime: cfg.SessionMaxLifetime,
+		ReuseGrace:  cfg.RefreshReuseGrace,
 	})
 	synced, err := svc.LoadRevocations(ctx)
 	if err != nil {

@@ -90,6 +90,9 @@ func (s *Service) Run(ctx context.Context, lastSync time.Time) {
 			if err := s.Store.PurgeRevocations(ctx, now.UTC()); err != nil {
 				s.Logger.WarnContext(ctx, "revocation purge failed", "err", err)
 			}
+			if err := s.Store.PurgeSessions(ctx, now.UTC()); err != nil {
+				s.Logger.WarnContext(ctx, "session purge failed", "err", err)
+			}
 			lastPurge = now
 		}
 	}

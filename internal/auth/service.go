@@ -34,6 +34,8 @@ type Deps struct {
 	// failed opening at login must look exactly like a wrong password, so that
 	// the server is no padding oracle (Bleichenbacher).
 	LegacyPKCS1 bool
+	// Session lifetimes; zero means the Default values.
+	IdleTimeout, MaxLifetime, ReuseGrace time.Duration
 }
 
 // Service runs the authentication flows. It is safe for concurrent use.
@@ -68,11 +70,12 @@ type LoginInput struct {
 	KID      string `json:"kid,omitempty"`
 }
 
-// Login is the result of a successful login.
+// Login is the result of a successful login or refresh: a new token pair.
 type Login struct {
-	User        User
-	AccessToken string
-	Claims      *token.Claims
+	User         User
+	AccessToken  string
+	Claims       *token.Claims
+	RefreshToken string
 }
 
 // NormalizeEmail trims and lower-cases an email. It is applied in the
@@ -181,9 +184,10 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (User, error) 
 
 var errEmailTaken = newError(CodeEmailTaken, "A user with this email already exists.")
 
-// Login checks an email and sealed password and issues an access token. An
-// unknown email and a wrong password give the same error after the same work.
-func (s *Service) Login(ctx context.Context, in LoginInput) (Login, error) {
+// Login checks an email and sealed password, starts a session and issues its
+// token pair. An unknown email and a wrong password give the same error after
+// the same work.
+func (s *Service) Login(ctx context.Context, in LoginInput, c Client) (Login, error) {
 	email := NormalizeEmail(in.Email)
 	if msg := validateEmail(email); msg != "" {
 		return Login{}, &Error{Code: CodeValidation, Detail: "Validation failed", Fields: []FieldError{{Field: "email", Message: msg}}}
@@ -213,11 +217,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (Login, error) {
 	if s.Hasher.NeedsRehash(u.PasswordHash) {
 		s.rehash(ctx, u.ID, pw)
 	}
-	tok, claims, err := s.Tokens.Issue(u.ID, u.Email, "")
-	if err != nil {
-		return Login{}, wrapError(CodeInternal, "Internal server error", err)
-	}
-	return Login{User: u, AccessToken: tok, Claims: claims}, nil
+	return s.startSession(ctx, u, c)
 }
 
 // rehash upgrades a hash made at a lower cost (for example the tutorial's). The
@@ -240,7 +240,7 @@ func (s *Service) Authenticate(raw string) (*token.Claims, error) {
 	if err != nil {
 		return nil, wrapError(CodeInvalidToken, detailInvalidToken, err)
 	}
-	if s.revoked.has(c.ID) {
+	if s.revoked.has(c.ID) || (c.SessionID != "" && s.revoked.has(sessionRevocation(c.SessionID))) {
 		return nil, errInvalidToken
 	}
 	return c, nil
@@ -257,17 +257,6 @@ func (s *Service) Profile(ctx context.Context, c *token.Claims) (User, error) {
 		return User{}, storeError(err)
 	}
 	return u, nil
-}
-
-// Logout revokes the token until it expires, on every instance sharing the store.
-func (s *Service) Logout(ctx context.Context, c *token.Claims) error {
-	r := Revocation{JTI: c.ID, ExpiresAt: c.ExpiresAt.UTC(), RevokedAt: s.Now().UTC()}
-	if err := s.Store.RevokeToken(ctx, r); err != nil {
-		return storeError(err)
-	}
-	s.revoked.add(r.JTI, r.ExpiresAt)
-	s.Logger.InfoContext(ctx, "logged out", "user_id", c.UserID)
-	return nil
 }
 
 // Ready reports whether the store answers.

@@ -15,12 +15,26 @@ type User struct {
 	CreatedAt    time.Time // UTC
 }
 
-// Revocation records that the access token with ID JTI is no longer valid.
-// It only has to be remembered until ExpiresAt, when the token dies anyway.
+// Revocation records that the access tokens named by JTI are no longer valid:
+// one token (its jti), or every token of a session ("sid:" and the session id).
+// It only has to be remembered until ExpiresAt, when those tokens die anyway.
 type Revocation struct {
 	JTI       string
 	ExpiresAt time.Time // UTC
 	RevokedAt time.Time // UTC
+}
+
+// Session is one login on one device: the family of refresh tokens that rotate
+// from it, and the access tokens issued from them (their "sid" claim).
+type Session struct {
+	ID         string
+	UserID     int64
+	CreatedAt  time.Time // UTC
+	LastUsedAt time.Time // UTC; the idle timeout counts from here
+	ExpiresAt  time.Time // UTC; the end of the absolute lifetime
+	UserAgent  string
+	IP         string
+	RevokedAt  time.Time // UTC; zero while the session lives
 }
 
 // Errors every Store returns, wrapped or bare, so that callers can use errors.Is.
@@ -29,6 +43,8 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrEmailTaken: a user with that email already exists.
 	ErrEmailTaken = errors.New("email already registered")
+	// ErrTokenSpent: the refresh token was used before (rotation spends it).
+	ErrTokenSpent = errors.New("refresh token already used")
 	// ErrUnavailable: the database cannot be reached or did not answer in time.
 	// Backends wrap driver errors of that kind with it, so the API can answer 503.
 	ErrUnavailable = errors.New("store unavailable")
@@ -57,6 +73,32 @@ type Store interface {
 	RevocationsSince(ctx context.Context, since, now time.Time) ([]Revocation, error)
 	// PurgeRevocations deletes revocations that expired before now.
 	PurgeRevocations(ctx context.Context, now time.Time) error
+
+	// CreateSession stores a session with its first refresh token, of which only
+	// a hash is ever stored.
+	CreateSession(ctx context.Context, s Session, refreshHash string) error
+	// RotateRefreshToken spends the refresh token whose hash is oldHash and
+	// stores newHash for the same session, whose LastUsedAt becomes now. It is
+	// atomic: of concurrent calls with one oldHash exactly one succeeds. It
+	// returns the session as it was before the call. For a token that was
+	// spent before it returns the session, the time it was spent and
+	// ErrTokenSpent; for an unknown token, ErrNotFound. It does not judge
+	// whether the session may still be used: the caller does.
+	RotateRefreshToken(ctx context.Context, oldHash, newHash string, now time.Time) (Session, time.Time, error)
+	// SessionByID returns a session, revoked or not, or ErrNotFound.
+	SessionByID(ctx context.Context, id string) (Session, error)
+	// Sessions lists a user's sessions that are not revoked and whose ExpiresAt
+	// is after now, newest first.
+	Sessions(ctx context.Context, userID int64, now time.Time) ([]Session, error)
+	// RevokeSession revokes the user's session id at now. ErrNotFound if the
+	// user has no such session or it is revoked already.
+	RevokeSession(ctx context.Context, userID int64, id string, now time.Time) error
+	// RevokeUserSessions revokes at now every live session of the user except
+	// the one with id except ("" spares none), and returns the ids it revoked.
+	RevokeUserSessions(ctx context.Context, userID int64, except string, now time.Time) ([]string, error)
+	// PurgeSessions deletes sessions (and their refresh tokens) whose
+	// ExpiresAt is before now.
+	PurgeSessions(ctx context.Context, now time.Time) error
 
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error

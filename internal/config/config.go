@@ -34,6 +34,10 @@ type Config struct {
 	JWTIssuer   string
 	JWTAudience string
 
+	SessionIdleTimeout time.Duration
+	SessionMaxLifetime time.Duration
+	RefreshReuseGrace  time.Duration
+
 	BcryptCost int
 	LogLevel   slog.Level
 }
@@ -61,6 +65,9 @@ var settings = []setting{
 	{flag: "jwt-expires", env: "JWT_EXPIRES", def: "900", usage: "access-token lifetime in seconds"},
 	{flag: "jwt-issuer", env: "JWT_ISSUER", def: "sealauth", usage: "iss claim of access tokens"},
 	{flag: "jwt-audience", env: "JWT_AUDIENCE", def: "", usage: "aud claim of access tokens, required when verifying if set"},
+	{flag: "session-idle-timeout", env: "SESSION_IDLE_TIMEOUT", def: "168h", usage: "a session whose refresh token is unused this long ends"},
+	{flag: "session-max-lifetime", env: "SESSION_MAX_LIFETIME", def: "720h", usage: "a session ends this long after login, used or not"},
+	{flag: "refresh-reuse-grace", env: "REFRESH_REUSE_GRACE", def: "10s", usage: "a spent refresh token presented again within this time is refused without ending the session (two tabs racing); later, reuse ends the session"},
 	{flag: "bcrypt-cost", env: "BCRYPT_COST", def: "12", usage: "bcrypt cost for new password hashes (4-31)"},
 	{flag: "log-level", env: "LOG_LEVEL", def: "info", usage: "debug, info, warn or error"},
 }
@@ -127,6 +134,19 @@ func build(get func(string) string) (*Config, error) {
 		errs = append(errs, fmt.Errorf("JWT_EXPIRES must be seconds between 1 and 86400, got %q", get("jwt-expires")))
 	}
 	c.JWTExpires = time.Duration(secs) * time.Second
+	for _, d := range []struct {
+		dst  *time.Duration
+		flag string
+		env  string
+	}{
+		{&c.SessionIdleTimeout, "session-idle-timeout", "SESSION_IDLE_TIMEOUT"},
+		{&c.SessionMaxLifetime, "session-max-lifetime", "SESSION_MAX_LIFETIME"},
+		{&c.RefreshReuseGrace, "refresh-reuse-grace", "REFRESH_REUSE_GRACE"},
+	} {
+		if *d.dst, err = time.ParseDuration(get(d.flag)); err != nil || *d.dst <= 0 {
+			errs = append(errs, fmt.Errorf("%s must be a positive duration such as 10s, 15m or 168h, got %q", d.env, get(d.flag)))
+		}
+	}
 	if c.BcryptCost, err = strconv.Atoi(get("bcrypt-cost")); err != nil || c.BcryptCost < 4 || c.BcryptCost > 31 {
 		errs = append(errs, fmt.Errorf("BCRYPT_COST must be a number from 4 to 31, got %q", get("bcrypt-cost")))
 	}

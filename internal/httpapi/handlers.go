@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -81,32 +82,110 @@ func handleRegister(logger *slog.Logger, svc *auth.Service) http.Handler {
 	})
 }
 
+// tokenResponse is the body of a successful login or refresh.
+type tokenResponse struct {
+	User         userJSON `json:"user"`
+	AccessToken  string   `json:"access_token"`
+	TokenType    string   `json:"token_type"`
+	ExpiresIn    int64    `json:"expires_in"`
+	RefreshToken string   `json:"refresh_token"`
+}
+
+func writeTokens(w http.ResponseWriter, r *http.Request, l auth.Login) {
+	setUserID(r, l.User.ID)
+	noStore(w)
+	encode(w, http.StatusOK, tokenResponse{
+		User:         toJSON(l.User, false),
+		AccessToken:  l.AccessToken,
+		TokenType:    "Bearer",
+		ExpiresIn:    int64(l.Claims.ExpiresAt.Sub(l.Claims.IssuedAt.Time).Seconds()),
+		RefreshToken: l.RefreshToken,
+	})
+}
+
 func handleLogin(logger *slog.Logger, svc *auth.Service) http.Handler {
-	type response struct {
-		User        userJSON `json:"user"`
-		AccessToken string   `json:"access_token"`
-		TokenType   string   `json:"token_type"`
-		ExpiresIn   int64    `json:"expires_in"`
-	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var in auth.LoginInput
 		if err := decode(r, &in); err != nil {
 			writeError(w, r, logger, err)
 			return
 		}
-		l, err := svc.Login(r.Context(), in)
+		l, err := svc.Login(r.Context(), in, clientOf(r))
 		if err != nil {
 			writeError(w, r, logger, err)
 			return
 		}
-		setUserID(r, l.User.ID)
+		writeTokens(w, r, l)
+	})
+}
+
+func handleRefresh(logger *slog.Logger, svc *auth.Service) http.Handler {
+	type request struct {
+		RefreshToken string `json:"refresh_token"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in request
+		if err := decode(r, &in); err != nil {
+			writeError(w, r, logger, err)
+			return
+		}
+		l, err := svc.Refresh(r.Context(), in.RefreshToken)
+		if err != nil {
+			writeError(w, r, logger, err)
+			return
+		}
+		writeTokens(w, r, l)
+	})
+}
+
+func handleSessions(logger *slog.Logger, svc *auth.Service) http.Handler {
+	type sessionJSON struct {
+		ID         string    `json:"id"`
+		CreatedAt  time.Time `json:"created_at"`
+		LastUsedAt time.Time `json:"last_used_at"`
+		UserAgent  string    `json:"user_agent"`
+		IP         string    `json:"ip"`
+		Current    bool      `json:"current"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := claimsFrom(r)
+		list, err := svc.Sessions(r.Context(), c)
+		if err != nil {
+			writeError(w, r, logger, err)
+			return
+		}
+		out := make([]sessionJSON, 0, len(list))
+		for _, s := range list {
+			out = append(out, sessionJSON{ID: s.ID, CreatedAt: s.CreatedAt, LastUsedAt: s.LastUsedAt,
+				UserAgent: s.UserAgent, IP: s.IP, Current: s.ID == c.SessionID})
+		}
 		noStore(w)
-		encode(w, http.StatusOK, response{
-			User:        toJSON(l.User, false),
-			AccessToken: l.AccessToken,
-			TokenType:   "Bearer",
-			ExpiresIn:   int64(l.Claims.ExpiresAt.Sub(l.Claims.IssuedAt.Time).Seconds()),
-		})
+		encode(w, http.StatusOK, map[string]any{"sessions": out})
+	})
+}
+
+func handleEndSession(logger *slog.Logger, svc *auth.Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := svc.EndSession(r.Context(), claimsFrom(r), r.PathValue("id")); err != nil {
+			writeError(w, r, logger, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+func handlePassword(logger *slog.Logger, svc *auth.Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in auth.PasswordInput
+		if err := decode(r, &in); err != nil {
+			writeError(w, r, logger, err)
+			return
+		}
+		if err := svc.ChangePassword(r.Context(), claimsFrom(r), in); err != nil {
+			writeError(w, r, logger, err)
+			return
+		}
+		encode(w, http.StatusOK, map[string]string{"message": "Password changed"})
 	})
 }
 
@@ -128,8 +207,19 @@ func handleProfile(logger *slog.Logger, svc *auth.Service) http.Handler {
 }
 
 func handleLogout(logger *slog.Logger, svc *auth.Service) http.Handler {
+	type request struct {
+		Scope auth.LogoutScope `json:"scope"`
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := svc.Logout(r.Context(), claimsFrom(r)); err != nil {
+		var in request
+		// The tutorial's clients send no body; a body, if any, may name a scope.
+		if r.ContentLength != 0 {
+			if err := decode(r, &in); err != nil {
+				writeError(w, r, logger, err)
+				return
+			}
+		}
+		if err := svc.Logout(r.Context(), claimsFrom(r), in.Scope); err != nil {
 			writeError(w, r, logger, err)
 			return
 		}
@@ -177,6 +267,15 @@ func requireToken(logger *slog.Logger, svc *auth.Service, next http.Handler) htt
 		setUserID(r, c.UserID)
 		next.ServeHTTP(w, withClaims(r, c))
 	})
+}
+
+// clientOf describes the client for the session list.
+func clientOf(r *http.Request) auth.Client {
+	ip := r.RemoteAddr
+	if host, _, err := net.SplitHostPort(ip); err == nil {
+		ip = host
+	}
+	return auth.Client{UserAgent: r.UserAgent(), IP: ip}
 }
 
 // Request-scoped values travel in the context, under an unexported key type.

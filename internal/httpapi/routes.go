@@ -17,6 +17,10 @@ func addRoutes(mux *http.ServeMux, logger *slog.Logger, svc *auth.Service, keys 
 	rt.handle("POST", "/api/auth/register", handleRegister(logger, svc))
 	rt.handle("POST", "/api/auth/login", handleLogin(logger, svc))
 	rt.handle("GET", "/api/auth/profile", requireToken(logger, svc, handleProfile(logger, svc)))
+	rt.handle("POST", "/api/auth/refresh", handleRefresh(logger, svc))
 	rt.handle("POST", "/api/auth/logout", requireToken(logger, svc, handleLogout(logger, svc)))
+	rt.handle("GET", "/api/auth/sessions", requireToken(logger, svc, handleSessions(logger, svc)))
+	rt.handle("DELETE", "/api/auth/sessions/{id}", requireToken(logger, svc, handleEndSession(logger, svc)))
+	rt.handle("PUT", "/api/auth/password", requireToken(logger, svc, handlePassword(logger, svc)))
 	mux.Handle("/", handleNotFound(logger))
 }

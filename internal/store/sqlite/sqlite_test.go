@@ -237,3 +237,13 @@ func checkAllApplied(t *testing.T, s *sqlite.Store) {
 		}
 	}
 }
+
+func TestSessions(t *testing.T) {
+	authtest.TestSessions(t, func(t *testing.T) auth.Store {
+		s := open(t, tempPath(t), sqlite.Options{})
+		if err := s.Migrate(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
+}
