@@ -305,3 +305,53 @@ func TestSecretsNeverLogged(t *testing.T) {
 		t.Errorf("%d access-log lines, want one per request (at least 7)", lines)
 	}
 }
+
+func TestCORS(t *testing.T) {
+	s := startServer(t, "", map[string]string{"CORS_ORIGINS": "https://app.example.com, http://localhost:5173"})
+	pre := s.do(t, "OPTIONS", "/api/auth/login", "", map[string]string{
+		"Origin": "https://app.example.com", "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"})
+	if pre.status != http.StatusNoContent || pre.header.Get("Access-Control-Allow-Origin") != "https://app.example.com" ||
+		!strings.Contains(pre.header.Get("Access-Control-Allow-Methods"), "POST") ||
+		!strings.Contains(pre.header.Get("Access-Control-Allow-Headers"), "Authorization") {
+		t.Errorf("preflight from an allowed origin: %d %v", pre.status, pre.header)
+	}
+	if pre.header.Get("Access-Control-Allow-Credentials") != "" {
+		t.Error("preflight offers credentials; the API uses bearer tokens only")
+	}
+	evil := s.do(t, "OPTIONS", "/api/auth/login", "", map[string]string{"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
+	if evil.header.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("preflight from another origin got Access-Control-Allow-Origin %q", evil.header.Get("Access-Control-Allow-Origin"))
+	}
+	get := s.do(t, "GET", "/api/auth/public-key", "", map[string]string{"Origin": "http://localhost:5173"})
+	if get.header.Get("Access-Control-Allow-Origin") != "http://localhost:5173" || !strings.Contains(get.header.Get("Vary"), "Origin") {
+		t.Errorf("GET from an allowed origin: headers %v", get.header)
+	}
+	// Off by default.
+	plain := startServer(t, "", nil)
+	if h := plain.do(t, "GET", "/api/auth/public-key", "", map[string]string{"Origin": "https://app.example.com"}).header; h.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("CORS header without CORS_ORIGINS: %v", h)
+	}
+	if _, _, err := runCmd(t, "", map[string]string{"CORS_ORIGINS": "*"}, "serve", "--data-dir", t.TempDir()); err == nil || !strings.Contains(err.Error(), "CORS_ORIGINS") {
+		t.Errorf("CORS_ORIGINS=*: err = %v, want a refusal", err)
+	}
+}
+
+func TestSecurityHeaders(t *testing.T) {
+	s := startServer(t, "", nil)
+	for _, path := range []string{"/healthz", "/api/auth/public-key", "/api/auth/nope"} {
+		h := s.do(t, "GET", path, "", nil).header
+		want := map[string]string{
+			"X-Content-Type-Options":  "nosniff",
+			"Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+			"Referrer-Policy":         "no-referrer",
+		}
+		for k, v := range want {
+			if h.Get(k) != v {
+				t.Errorf("GET %s: %s = %q, want %q", path, k, h.Get(k), v)
+			}
+		}
+		if h.Get("Strict-Transport-Security") != "" {
+			t.Errorf("GET %s: HSTS over plain HTTP", path)
+		}
+	}
+}

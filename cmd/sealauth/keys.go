@@ -1,127 +1,124 @@
 package main
 
 import (
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/json"
+	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
+	"text/tabwriter"
+	"time"
 
+	"github.com/sealauth/sealauth/internal/auth"
 	"github.com/sealauth/sealauth/internal/config"
 	"github.com/sealauth/sealauth/internal/keys"
-	"github.com/sealauth/sealauth/internal/seal"
-	"github.com/sealauth/sealauth/internal/token"
 )
 
-// keySet holds the server's two keys (separate on purpose: one opens passwords,
-// one signs tokens) and their published JSON documents.
-type keySet struct {
-	dir       string
-	sealing   seal.Key
-	signing   token.Key
-	publicKey []byte
-	jwks      []byte
-}
+const keysUsage = `Usage: sealauth keys COMMAND [serve's flags, e.g. --data-dir, --database-url]
 
-func (k *keySet) PublicKeyJSON() []byte { return k.publicKey }
-func (k *keySet) JWKSJSON() []byte      { return k.jwks }
+  generate [--force]             write new key files into the data dir (imported at the next start)
+  list                           list the keys in the store with their state
+  rotate --kind sealing|signing  make a new current key; the old one stays accepted for its window
+  retire KID                     stop accepting a key at once (not the current one: rotate first)
+  import --kind KIND FILE        store a PEM private key (e.g. the tutorial's private.pem) as the current key
 
-// loadKeys loads the keys, generating whichever is missing.
-func loadKeys(cfg *config.Config, logger *slog.Logger) (*keySet, error) {
-	ks := &keySet{dir: filepath.Dir(cfg.SealingKeyFile)}
-	priv, created, err := keys.LoadOrCreateSealingKey(cfg.SealingKeyFile)
-	if err != nil {
-		return nil, fmt.Errorf("sealing key: %w", err)
-	}
-	if created {
-		logger.Info("generated sealing key", "file", cfg.SealingKeyFile)
-	}
-	kid, err := keys.Thumbprint(&priv.PublicKey)
-	if err != nil {
-		return nil, err
-	}
-	ks.sealing = seal.Key{ID: kid, Private: priv}
+Running servers pick up changes within seconds.
+`
 
-	if cfg.JWTAlg == "HS256" {
-		// The secret is never published. Its kid is a hash of it, which names
-		// it without revealing it (the secret has at least 256 bits).
-		sum := sha256.Sum256([]byte(cfg.JWTSecret))
-		ks.signing = token.Key{ID: "hs256-" + base64.RawURLEncoding.EncodeToString(sum[:12]), Alg: "HS256", Secret: []byte(cfg.JWTSecret)}
-	} else {
-		sk, created, err := keys.LoadOrCreateSigningKey(cfg.SigningKeyFile, cfg.JWTAlg)
-		if err != nil {
-			return nil, fmt.Errorf("signing key: %w", err)
-		}
-		if created {
-			logger.Info("generated signing key", "file", cfg.SigningKeyFile, "alg", sk.Alg)
-		}
-		ks.signing = token.Key{ID: sk.ID, Alg: sk.Alg, Signer: sk.Key}
+// keysCmd manages the sealing and signing keys.
+func keysCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, keysUsage)
+		return errors.New("keys: missing command")
 	}
-	if err := ks.publish(); err != nil {
-		return nil, err
-	}
-	return ks, nil
-}
-
-func (k *keySet) publish() error {
-	pub := &k.sealing.Private.PublicKey
-	pemBytes, err := keys.PublicKeyPEM(pub)
-	if err != nil {
-		return err
-	}
-	jwk, err := keys.PublicJWK(pub, k.sealing.ID, keys.AlgRSAOAEP256, keys.UseEnc)
-	if err != nil {
-		return err
-	}
-	k.publicKey, err = json.Marshal(struct {
-		KID       string   `json:"kid"`
-		Alg       string   `json:"alg"`
-		PublicKey string   `json:"public_key"`
-		JWK       keys.JWK `json:"jwk"`
-	}{k.sealing.ID, keys.AlgRSAOAEP256, string(pemBytes), jwk})
-	if err != nil {
-		return err
-	}
-	set := keys.JWKS{Keys: []keys.JWK{}}
-	if k.signing.Signer != nil {
-		jwk, err := keys.PublicJWK(k.signing.Signer.Public(), k.signing.ID, k.signing.Alg, keys.UseSig)
-		if err != nil {
-			return err
-		}
-		set.Keys = append(set.Keys, jwk)
-	}
-	k.jwks, err = json.Marshal(set)
-	return err
-}
-
-// keysCmd is `sealauth keys generate`: new keys in the data dir, replacing
-// existing ones only with --force.
-func keysCmd(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "generate" {
-		fmt.Fprintln(stderr, "Usage: sealauth keys generate [--force] [serve flags such as --data-dir, --jwt-alg]")
-		return fmt.Errorf("keys: unknown or missing subcommand")
-	}
-	// keys generate takes serve's settings, so that paths and the algorithm match.
+	sub, args := args[0], args[1:]
 	var force bool
-	cfg, err := config.Load("keys generate", args[1:], getenv, stderr, func(fs *flag.FlagSet) {
-		fs.BoolVar(&force, "force", false, "replace existing key files")
+	var kind string
+	cfg, err := config.Load("keys "+sub, args, getenv, stderr, func(fs *flag.FlagSet) {
+		switch sub {
+		case "generate":
+			fs.BoolVar(&force, "force", false, "replace existing key files")
+		case "rotate", "import":
+			fs.StringVar(&kind, "kind", "", "sealing or signing")
+		}
 	})
 	if err != nil {
 		return err
 	}
+	if len(cfg.Args) > 0 && sub != "retire" && sub != "import" {
+		return fmt.Errorf("keys %s: unexpected argument %q", sub, cfg.Args[0])
+	}
+	if sub == "generate" {
+		return generateKeyFiles(cfg, force, stdout)
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	a, err := openApp(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer a.store.Close()
+	switch sub {
+	case "list":
+		list, err := a.ring.List(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "KID\tKIND\tALG\tSTATE\tCREATED\tUNTIL")
+		for _, k := range list {
+			until := ""
+			if !k.Until.IsZero() {
+				until = k.Until.Format(time.RFC3339)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Kind, k.Alg, k.Status, k.CreatedAt.Format(time.RFC3339), until)
+		}
+		return tw.Flush()
+	case "rotate":
+		rec, err := a.ring.Rotate(ctx, auth.KeyKind(kind))
+		if err != nil {
+			return fmt.Errorf("keys rotate: %w", err)
+		}
+		printNewKey(ctx, a, stdout, rec)
+	case "retire":
+		if len(cfg.Args) != 1 {
+			return errors.New("keys retire: give exactly one KID")
+		}
+		if err := a.ring.Retire(ctx, cfg.Args[0]); err != nil {
+			return fmt.Errorf("keys retire: %w", err)
+		}
+		fmt.Fprintf(stdout, "retired %s\n", cfg.Args[0])
+	case "import":
+		if len(cfg.Args) != 1 {
+			return errors.New("keys import: give exactly one FILE")
+		}
+		key, err := keys.ReadPrivateKeyFile(cfg.Args[0])
+		if err != nil {
+			return fmt.Errorf("keys import: %w", err)
+		}
+		rec, err := a.ring.Import(ctx, auth.KeyKind(kind), key)
+		if err != nil {
+			return fmt.Errorf("keys import: %w", err)
+		}
+		printNewKey(ctx, a, stdout, rec)
+	default:
+		fmt.Fprint(stderr, keysUsage)
+		return fmt.Errorf("keys: unknown command %q", sub)
+	}
+	return nil
+}
+
+// generateKeyFiles is `sealauth keys generate`: new key files in the data dir,
+// replacing existing ones only with --force. The next start imports them into
+// the store as the current keys.
+func generateKeyFiles(cfg *config.Config, force bool, stdout io.Writer) error {
 	if !force {
 		for _, f := range []string{cfg.SealingKeyFile, cfg.SigningKeyFile} {
 			if _, err := os.Stat(f); err == nil { // #nosec G703 -- the operator's own configured path
-				return fmt.Errorf("keys: %s exists; pass --force to replace it (clients must then fetch the new public key, and issued tokens stop verifying)", f)
+				return fmt.Errorf("keys: %s exists; pass --force to replace it", f)
 			}
 		}
-	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil { // #nosec G703 -- the operator's own configured path
-		return err
 	}
 	sealing, err := keys.GenerateSealingKey()
 	if err != nil {
@@ -148,4 +145,18 @@ func keysCmd(args []string, getenv func(string) string, stdout, stderr io.Writer
 	}
 	fmt.Fprintf(stdout, "wrote signing key %s (%s) to %s\n", sk.ID, sk.Alg, cfg.SigningKeyFile)
 	return nil
+}
+
+// printNewKey says when a new key is used: at once it is only accepted, so
+// that every instance (and every JWKS cache) knows it first.
+func printNewKey(ctx context.Context, a *app, stdout io.Writer, rec auth.KeyRecord) {
+	from := "now"
+	if list, err := a.ring.List(ctx); err == nil {
+		for _, k := range list {
+			if k.ID == rec.ID && !k.Until.IsZero() {
+				from = k.Until.Format(time.RFC3339)
+			}
+		}
+	}
+	fmt.Fprintf(stdout, "new %s key %s (%s): accepted now, in use from %s\n", rec.Kind, rec.ID, rec.Alg, from)
 }

@@ -84,7 +84,7 @@ func startProcess(t *testing.T, dataDir string, env map[string]string, args ...s
 			t.Errorf("sealauth process did not stop within 20 s of SIGTERM")
 		}
 	}
-	t.Cleanup(s.stop)
+	t.Cleanup(func() { s.stop() }) // late-bound: a test that stops the process itself replaces stop
 	s.waitHealthy(t)
 	s.fetchPublicKey(t)
 	return s, cmd

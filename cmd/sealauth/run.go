@@ -19,7 +19,7 @@ Usage:
   sealauth serve [flags]          run the server (sealauth serve --help lists every setting)
   sealauth seal --key FILE        seal a password read from stdin with a PEM public key
   sealauth seal --server URL      … with the public key of a running server
-  sealauth keys generate          write new sealing and signing keys into the data dir
+  sealauth keys COMMAND           list, rotate, retire, import or generate keys (sealauth keys for help)
   sealauth version                print the version
 `
 
@@ -47,8 +47,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		err = serve(ctx, args, getenv, stdout, stderr)
 	case "seal":
 		err = sealCmd(ctx, args, stdin, stdout, stderr)
+	case "migrate":
+		err = migrateCmd(ctx, args, getenv, stdout, stderr)
 	case "keys":
-		err = keysCmd(args, getenv, stdout, stderr)
+		err = keysCmd(ctx, args, getenv, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "sealauth", version())
 	case "help", "-h", "--help":

@@ -8,15 +8,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/sealauth/sealauth/internal/auth"
 	"github.com/sealauth/sealauth/internal/config"
 	"github.com/sealauth/sealauth/internal/httpapi"
+	"github.com/sealauth/sealauth/internal/keyring"
 	"github.com/sealauth/sealauth/internal/password"
-	"github.com/sealauth/sealauth/internal/seal"
-	"github.com/sealauth/sealauth/internal/token"
 )
 
 // serve runs the server until ctx ends (SIGINT or SIGTERM), then drains it.
@@ -25,36 +24,25 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
+	if len(cfg.Args) > 0 {
+		return fmt.Errorf("serve: unexpected argument %q", cfg.Args[0])
+	}
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil { // #nosec G703 -- the operator's own configured path
-		return fmt.Errorf("data dir: %w", err)
-	}
-	ks, err := loadKeys(cfg, logger)
+	a, err := openApp(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, cfg.DatabaseURL)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
-		return fmt.Errorf("migrate %s: %w", config.RedactURL(cfg.DatabaseURL), err)
-	}
+	defer a.store.Close()
 	hasher, err := password.NewHasher(cfg.BcryptCost)
 	if err != nil {
 		return err
 	}
-	issuer, err := token.NewIssuer(token.Config{Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience, TTL: cfg.JWTExpires}, ks.signing)
-	if err != nil {
-		return err
-	}
 	svc := auth.NewService(auth.Deps{
-		Store:       st,
-		Opener:      seal.NewOpener([]seal.Key{ks.sealing}, cfg.LegacyPKCS1),
+		Store:       a.store,
+		Opener:      a.ring,
 		Hasher:      hasher,
-		Tokens:      issuer,
+		Tokens:      a.ring,
 		Logger:      logger,
 		LegacyPKCS1: cfg.LegacyPKCS1,
 		IdleTimeout: cfg.SessionIdleTimeout,
@@ -71,7 +59,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	srv := &http.Server{
-		Handler:           httpapi.NewServer(logger, svc, ks),
+		Handler:           httpapi.NewServer(logger, svc, a.ring, httpapi.Options{CORSOrigins: cfg.CORSOrigins}),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -82,10 +70,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	runCtx, stopRun := context.WithCancel(ctx)
 	defer stopRun()
 	go svc.Run(runCtx, synced)
+	go a.ring.Run(runCtx)
 
 	logger.Info("starting", "config", cfg)
-	fmt.Fprintf(stdout, "sealauth listening on http://%s (sealing key %s, signing key %s %s; keys in %s)\n",
-		ln.Addr(), ks.sealing.ID, ks.signing.Alg, ks.signing.ID, ks.dir)
+	sealingID, signingID := a.ring.Current()
+	fmt.Fprintf(stdout, "sealauth listening on http://%s (sealing key %s, signing key %s %s; keys in the store %s, encrypted with %s)\n",
+		ln.Addr(), sealingID, cfg.JWTAlg, signingID, config.RedactURL(cfg.DatabaseURL), masterKeySource(cfg))
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -104,4 +94,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	return nil
+}
+
+func masterKeySource(cfg *config.Config) string {
+	if cfg.MasterKey != "" {
+		return "SEALAUTH_MASTER_KEY"
+	}
+	return filepath.Join(cfg.DataDir, keyring.MasterKeyFile)
 }

@@ -303,3 +303,5 @@ func TestRevocationAcrossProcesses(t *testing.T) {
 		t.Error("a restarted instance accepts the logged-out token")
 	}
 }
+
+func decodeSegment(s string) ([]byte, error) { return base64.RawURLEncoding.DecodeString(s) }

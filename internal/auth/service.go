@@ -22,12 +22,20 @@ type Opener interface {
 	Open(kid, sealed string) ([]byte, error)
 }
 
+// Tokens issues and verifies access tokens; *token.Issuer and the key ring
+// implement it.
+type Tokens interface {
+	Issue(userID int64, email, sessionID string) (string, *token.Claims, error)
+	Verify(raw string) (*token.Claims, error)
+	TTL() time.Duration
+}
+
 // Deps are what a Service is built from.
 type Deps struct {
 	Store  Store
 	Opener Opener
 	Hasher *password.Hasher
-	Tokens *token.Issuer
+	Tokens Tokens
 	Logger *slog.Logger
 	Now    func() time.Time
 	// LegacyPKCS1 is set when old clients may seal with PKCS#1 v1.5. Then a

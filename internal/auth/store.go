@@ -37,12 +37,35 @@ type Session struct {
 	RevokedAt  time.Time // UTC; zero while the session lives
 }
 
+// KeyKind says what a stored key is for.
+type KeyKind string
+
+// The key kinds: the RSA key that opens sealed passwords, the key that signs
+// access tokens.
+const (
+	KeySealing KeyKind = "sealing"
+	KeySigning KeyKind = "signing"
+)
+
+// KeyRecord is a key as stored. The private half is never stored in clear:
+// PrivateEnc is its PKCS#8 encoding encrypted under the key-encryption key.
+type KeyRecord struct {
+	ID         string // the kid: RFC 7638 thumbprint of the public key
+	Kind       KeyKind
+	Alg        string // RSA-OAEP-256 for sealing keys; the JWS alg for signing keys
+	PrivateEnc []byte
+	CreatedAt  time.Time // UTC; the newest live key of a kind is the current one
+	RetiredAt  time.Time // UTC; zero until an operator retires the key
+}
+
 // Errors every Store returns, wrapped or bare, so that callers can use errors.Is.
 var (
 	// ErrNotFound: no row matches.
 	ErrNotFound = errors.New("not found")
 	// ErrEmailTaken: a user with that email already exists.
 	ErrEmailTaken = errors.New("email already registered")
+	// ErrKeyExists: a key with that ID is stored already.
+	ErrKeyExists = errors.New("key already stored")
 	// ErrTokenSpent: the refresh token was used before (rotation spends it).
 	ErrTokenSpent = errors.New("refresh token already used")
 	// ErrUnavailable: the database cannot be reached or did not answer in time.
@@ -99,6 +122,14 @@ type Store interface {
 	// PurgeSessions deletes sessions (and their refresh tokens) whose
 	// ExpiresAt is before now.
 	PurgeSessions(ctx context.Context, now time.Time) error
+
+	// AddKey stores a key; a duplicate ID yields ErrKeyExists.
+	AddKey(ctx context.Context, k KeyRecord) error
+	// Keys lists every stored key, retired ones included, oldest first.
+	Keys(ctx context.Context) ([]KeyRecord, error)
+	// RetireKey marks a key retired at the given time; ErrNotFound if there is
+	// no such key or it is retired already.
+	RetireKey(ctx context.Context, id string, at time.Time) error
 
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error

@@ -24,9 +24,12 @@ type Config struct {
 	DataDir     string
 	DatabaseURL string // "" means the SQLite file in DataDir
 
-	SealingKeyFile string // RSA private key; "" means DataDir/sealing_key.pem
-	SigningKeyFile string // JWT signing key; "" means DataDir/signing_key.pem
-	LegacyPKCS1    bool
+	SealingKeyFile    string // RSA private key; "" means DataDir/sealing_key.pem
+	SigningKeyFile    string // JWT signing key; "" means DataDir/signing_key.pem
+	LegacyPKCS1       bool
+	MasterKey         string // base64 key-encryption key; "" means DataDir/master.key
+	SealingOverlap    time.Duration
+	SigningActivation time.Duration
 
 	JWTAlg      string
 	JWTSecret   string
@@ -38,8 +41,14 @@ type Config struct {
 	SessionMaxLifetime time.Duration
 	RefreshReuseGrace  time.Duration
 
+	CORSOrigins []string
+
 	BcryptCost int
 	LogLevel   slog.Level
+
+	// Args are the positional arguments after the flags, for the commands
+	// that take them; the others refuse any.
+	Args []string
 }
 
 // setting is one configuration value: a flag, its environment variable, its
@@ -59,6 +68,9 @@ var settings = []setting{
 	{flag: "db-name", env: "DB_NAME", def: "python_rsa_auth", usage: "MySQL database (with DB_HOST)"},
 	{flag: "rsa-private-key-file", env: "RSA_PRIVATE_KEY_FILE", def: "", usage: "PEM RSA private key that opens sealed passwords (default: <data-dir>/sealing_key.pem, generated if missing)"},
 	{flag: "signing-key-file", env: "JWT_SIGNING_KEY_FILE", def: "", usage: "PEM private key that signs access tokens (default: <data-dir>/signing_key.pem, generated if missing)"},
+	{flag: "master-key", env: "SEALAUTH_MASTER_KEY", def: "", usage: "base64 of 32 random bytes that encrypt the private keys in the database; instances sharing a database need the same (default: <data-dir>/master.key, generated if missing)", secret: true},
+	{flag: "sealing-key-overlap", env: "SEALING_KEY_OVERLAP", def: "24h", usage: "after a sealing-key rotation, passwords sealed to the previous key still open for this long"},
+	{flag: "signing-key-activation", env: "SIGNING_KEY_ACTIVATION", def: "45s", usage: "after a signing-key rotation, the new key is published in the JWKS this long before tokens are signed with it (longer than verifiers cache the JWKS)"},
 	{flag: "legacy-pkcs1", env: "SEALAUTH_LEGACY_PKCS1", def: "false", usage: "also open passwords sealed with PKCS#1 v1.5 padding (the tutorial's old clients)"},
 	{flag: "jwt-alg", env: "JWT_ALG", def: "", usage: "access-token algorithm: ES256, RS256, PS256, EdDSA, or HS256 with JWT_SECRET (default: ES256, or HS256 when JWT_SECRET is set)"},
 	{flag: "jwt-secret", env: "JWT_SECRET", def: "", usage: "HS256 secret, at least 32 bytes", secret: true},
@@ -68,6 +80,7 @@ var settings = []setting{
 	{flag: "session-idle-timeout", env: "SESSION_IDLE_TIMEOUT", def: "168h", usage: "a session whose refresh token is unused this long ends"},
 	{flag: "session-max-lifetime", env: "SESSION_MAX_LIFETIME", def: "720h", usage: "a session ends this long after login, used or not"},
 	{flag: "refresh-reuse-grace", env: "REFRESH_REUSE_GRACE", def: "10s", usage: "a spent refresh token presented again within this time is refused without ending the session (two tabs racing); later, reuse ends the session"},
+	{flag: "cors-origins", env: "CORS_ORIGINS", def: "", usage: "comma-separated exact origins (https://app.example.com) whose pages may call the API; none by default"},
 	{flag: "bcrypt-cost", env: "BCRYPT_COST", def: "12", usage: "bcrypt cost for new password hashes (4-31)"},
 	{flag: "log-level", env: "LOG_LEVEL", def: "info", usage: "debug, info, warn or error"},
 }
@@ -94,10 +107,11 @@ func Load(name string, args []string, getenv func(string) string, usageOut io.Wr
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	c, err := build(func(flag string) string { return *values[flag] })
+	if c != nil {
+		c.Args = fs.Args()
 	}
-	return build(func(flag string) string { return *values[flag] })
+	return c, err
 }
 
 // PrintUsage lists every setting with its environment variable and default.
@@ -108,7 +122,11 @@ func PrintUsage(w io.Writer, name string) {
 		if def == "" {
 			def = `""`
 		}
-		fmt.Fprintf(w, "  --%s (env %s, default %s)\n      %s\n", s.flag, s.env, def, s.usage)
+		usage := s.usage
+		if s.secret {
+			usage += " (secret: never logged)"
+		}
+		fmt.Fprintf(w, "  --%s (env %s, default %s)\n      %s\n", s.flag, s.env, def, usage)
 	}
 }
 
@@ -119,6 +137,7 @@ func build(get func(string) string) (*Config, error) {
 		DatabaseURL:    get("database-url"),
 		SealingKeyFile: get("rsa-private-key-file"),
 		SigningKeyFile: get("signing-key-file"),
+		MasterKey:      get("master-key"),
 		JWTAlg:         get("jwt-alg"),
 		JWTSecret:      get("jwt-secret"),
 		JWTIssuer:      get("jwt-issuer"),
@@ -142,6 +161,8 @@ func build(get func(string) string) (*Config, error) {
 		{&c.SessionIdleTimeout, "session-idle-timeout", "SESSION_IDLE_TIMEOUT"},
 		{&c.SessionMaxLifetime, "session-max-lifetime", "SESSION_MAX_LIFETIME"},
 		{&c.RefreshReuseGrace, "refresh-reuse-grace", "REFRESH_REUSE_GRACE"},
+		{&c.SealingOverlap, "sealing-key-overlap", "SEALING_KEY_OVERLAP"},
+		{&c.SigningActivation, "signing-key-activation", "SIGNING_KEY_ACTIVATION"},
 	} {
 		if *d.dst, err = time.ParseDuration(get(d.flag)); err != nil || *d.dst <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be a positive duration such as 10s, 15m or 168h, got %q", d.env, get(d.flag)))
@@ -152,6 +173,16 @@ func build(get func(string) string) (*Config, error) {
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(get("log-level"))); err != nil {
 		errs = append(errs, fmt.Errorf("LOG_LEVEL must be debug, info, warn or error, got %q", get("log-level")))
+	}
+	for _, o := range strings.Split(get("cors-origins"), ",") {
+		if o = strings.TrimSpace(o); o == "" {
+			continue
+		}
+		if u, err := url.Parse(o); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.User != nil {
+			errs = append(errs, fmt.Errorf("CORS_ORIGINS: %q is not an origin such as https://app.example.com", o))
+			continue
+		}
+		c.CORSOrigins = append(c.CORSOrigins, o)
 	}
 	if c.JWTAlg == "" {
 		c.JWTAlg = "ES256"

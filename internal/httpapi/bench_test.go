@@ -65,7 +65,7 @@ func newAPI(tb testing.TB, cost int) (http.Handler, *rsa.PublicKey) {
 		Hasher: hasher,
 		Tokens: issuer,
 	})
-	return httpapi.NewServer(discardLogger(), svc, staticKeys{}), &priv.PublicKey
+	return httpapi.NewServer(discardLogger(), svc, staticKeys{}, httpapi.Options{}), &priv.PublicKey
 }
 
 func serve(h http.Handler, method, path, body, auth string) *httptest.ResponseRecorder {

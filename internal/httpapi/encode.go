@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/sealauth/sealauth/internal/auth"
@@ -111,10 +112,11 @@ func checkStructure(body []byte) error {
 		top := len(stack) - 1
 		if top >= 0 && stack[top].object && stack[top].isKey {
 			if key, ok := tok.(string); ok {
-				if _, dup := stack[top].keys[key]; dup {
-					return invalidJSON(fmt.Sprintf("The key %q appears more than once.", key), nil)
+				folded := foldKey(key)
+				if _, dup := stack[top].keys[folded]; dup {
+					return invalidJSON(fmt.Sprintf("The key %.80q appears more than once.", key), nil)
 				}
-				stack[top].keys[key] = struct{}{}
+				stack[top].keys[folded] = struct{}{}
 				stack[top].isKey = false
 				continue
 			}
@@ -141,4 +143,17 @@ func checkStructure(body []byte) error {
 			}
 		}
 	}
+}
+
+// foldKey maps each rune to the smallest rune of its case-folding orbit, so that
+// keys encoding/json would match to one field (it compares names with
+// bytes.EqualFold, where "NAME" and "name", and "ſ" and "s", are one) collide.
+func foldKey(key string) string {
+	return strings.Map(func(r rune) rune {
+		least := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			least = min(least, f)
+		}
+		return least
+	}, key)
 }

@@ -248,7 +248,10 @@ func bearer(h string) (string, bool) {
 		return "", false
 	}
 	tok = strings.TrimSpace(tok)
-	return tok, tok != "" && !strings.ContainsAny(tok, " \t")
+	if tok == "" || strings.ContainsAny(tok, " \t") {
+		return "", false
+	}
+	return tok, true
 }
 
 // requireToken lets a request through only with a valid, unrevoked access token.

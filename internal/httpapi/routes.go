@@ -12,8 +12,8 @@ func addRoutes(mux *http.ServeMux, logger *slog.Logger, svc *auth.Service, keys 
 	rt := &router{mux: mux, logger: logger, allowed: map[string][]string{}}
 	rt.handle("GET", "/healthz", handleHealth())
 	rt.handle("GET", "/readyz", handleReady(logger, svc))
-	rt.handle("GET", "/.well-known/jwks.json", handleStatic(keys.JWKSJSON, "public, max-age=300"))
-	rt.handle("GET", "/api/auth/public-key", handleStatic(keys.PublicKeyJSON, "public, max-age=300"))
+	rt.handle("GET", "/.well-known/jwks.json", handleStatic(keys.JWKSJSON, "public, max-age=30"))
+	rt.handle("GET", "/api/auth/public-key", handleStatic(keys.PublicKeyJSON, "public, max-age=60"))
 	rt.handle("POST", "/api/auth/register", handleRegister(logger, svc))
 	rt.handle("POST", "/api/auth/login", handleLogin(logger, svc))
 	rt.handle("GET", "/api/auth/profile", requireToken(logger, svc, handleProfile(logger, svc)))

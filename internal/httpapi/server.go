@@ -17,11 +17,24 @@ type Keys interface {
 	JWKSJSON() []byte      // the body of GET /.well-known/jwks.json
 }
 
+// Options are the HTTP layer's settings; the zero value is a plain API.
+type Options struct {
+	// CORSOrigins are the exact origins (scheme://host[:port]) whose pages may
+	// call the API from a browser; none by default.
+	CORSOrigins []string
+	// HSTS sends Strict-Transport-Security; set it when serving TLS.
+	HSTS bool
+}
+
 // NewServer returns the handler for the whole API.
-func NewServer(logger *slog.Logger, svc *auth.Service, keys Keys) http.Handler {
+func NewServer(logger *slog.Logger, svc *auth.Service, keys Keys, opt Options) http.Handler {
 	mux := http.NewServeMux()
 	addRoutes(mux, logger, svc, keys)
-	return withMiddleware(mux, logger)
+	var h http.Handler = mux
+	if len(opt.CORSOrigins) > 0 {
+		h = withCORS(h, opt.CORSOrigins)
+	}
+	return withMiddleware(h, logger, opt.HSTS)
 }
 
 // route registers h for "METHOD /path" and makes every other method on that path

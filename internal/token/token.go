@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -16,12 +17,19 @@ import (
 // Type is the JOSE "typ" header of access tokens (RFC 9068 §2.1).
 const Type = "at+jwt"
 
+// MaxLen bounds the tokens Verify parses; ours are well under 1 KiB.
+const MaxLen = 8 << 10
+
 // Leeway is the clock skew tolerated on exp, nbf and iat.
 const Leeway = 30 * time.Second
 
 // ErrInvalid is returned for every token that is not accepted. The reason is in the
 // wrapped error for logs; clients only learn that the token is invalid.
 var ErrInvalid = errors.New("invalid token")
+
+// ErrUnknownKey is wrapped in ErrInvalid when the token's kid names none of our
+// keys: the token may come from a key another instance rotated to moments ago.
+var ErrUnknownKey = errors.New("unknown kid")
 
 // Claims are the claims of an access token. UserID is the tutorial's numeric "id"
 // claim; Subject carries the same id as a string, as RFC 9068 wants.
@@ -73,8 +81,9 @@ type Issuer struct {
 	parser  *jwt.Parser
 }
 
-// NewIssuer returns an Issuer that signs with keys[0]. All keys must use one
-// algorithm, so verification can pin it.
+// NewIssuer returns an Issuer that signs with keys[0] and verifies with all of
+// them. Each key is pinned to its own algorithm: a token is checked only with
+// the algorithm of the key its kid names.
 func NewIssuer(cfg Config, keys ...Key) (*Issuer, error) {
 	if len(keys) == 0 {
 		return nil, errors.New("token: no signing key")
@@ -85,25 +94,39 @@ func NewIssuer(cfg Config, keys ...Key) (*Issuer, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	alg := keys[0].Alg
-	method := jwt.GetSigningMethod(alg)
-	if method == nil || alg == "none" {
-		return nil, fmt.Errorf("token: unsupported algorithm %q", alg)
+	if cfg.Issuer == "" {
+		// golang-jwt skips the iss check when the expected issuer is empty.
+		return nil, errors.New("token: no issuer")
 	}
 	byID := make(map[string]Key, len(keys))
+	var algs []string
 	for _, k := range keys {
-		if k.Alg != alg {
-			return nil, fmt.Errorf("token: key %s uses %s, want %s", k.ID, k.Alg, alg)
+		if k.ID == "" {
+			return nil, errors.New("token: key without an id")
+		}
+		if _, dup := byID[k.ID]; dup {
+			return nil, fmt.Errorf("token: key id %q used twice", k.ID)
+		}
+		if m := jwt.GetSigningMethod(k.Alg); m == nil || k.Alg == "none" {
+			return nil, fmt.Errorf("token: unsupported algorithm %q", k.Alg)
+		}
+		if (k.Signer == nil) == (k.Alg != "HS256") || (k.Alg == "HS256" && len(k.Secret) < 32) {
+			return nil, fmt.Errorf("token: key %s does not fit %s", k.ID, k.Alg)
+		}
+		if !slices.Contains(algs, k.Alg) {
+			algs = append(algs, k.Alg)
 		}
 		byID[k.ID] = k
 	}
+	method := jwt.GetSigningMethod(keys[0].Alg)
 	opts := []jwt.ParserOption{
-		jwt.WithValidMethods([]string{alg}),
+		jwt.WithValidMethods(algs),
 		jwt.WithIssuer(cfg.Issuer),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
 		jwt.WithLeeway(Leeway),
 		jwt.WithTimeFunc(cfg.Now),
+		jwt.WithStrictDecoding(), // one encoding per token: no malleable base64 tails
 	}
 	if cfg.Audience != "" {
 		opts = append(opts, jwt.WithAudience(cfg.Audience))
@@ -151,6 +174,9 @@ func (is *Issuer) Issue(userID int64, email, sessionID string) (string, *Claims,
 // at+jwt, no crit, our issuer (and audience), exp required, nbf and iat honoured.
 // Any failure is ErrInvalid.
 func (is *Issuer) Verify(raw string) (*Claims, error) {
+	if len(raw) > MaxLen {
+		return nil, fmt.Errorf("%w: longer than %d bytes", ErrInvalid, MaxLen)
+	}
 	c := new(Claims)
 	t, err := is.parser.ParseWithClaims(raw, c, is.keyFor)
 	if err != nil {
@@ -178,7 +204,10 @@ func (is *Issuer) keyFor(t *jwt.Token) (any, error) {
 	kid, _ := t.Header["kid"].(string)
 	k, ok := is.keys[kid]
 	if !ok {
-		return nil, errors.New("unknown kid")
+		return nil, ErrUnknownKey
+	}
+	if t.Method.Alg() != k.Alg {
+		return nil, fmt.Errorf("alg %s does not match key %s", t.Method.Alg(), kid)
 	}
 	return k.verifyKey(), nil
 }

@@ -289,7 +289,7 @@ func attacks(t testing.TB, tg target) []attack {
 	}
 	// unknownKid is why a token naming a kid we do not have is refused: the
 	// unknown kid, or, for an attacker of another algorithm, the pinned alg.
-	unknownKid := jwt.ErrTokenUnverifiable
+	unknownKid := token.ErrUnknownKey
 	if attacker.method != tg.method {
 		unknownKid = jwt.ErrTokenSignatureInvalid
 	}
@@ -323,17 +323,17 @@ func attacks(t testing.TB, tg target) []attack {
 		{name: "signature of another token", reason: jwt.ErrTokenSignatureInvalid,
 			raw: parts[0] + "." + parts[1] + "." + strings.Split(tg.forge(t, headerFor(kid, nil), claimsAt(now, map[string]any{"email": "other@example.com"})), ".")[2]},
 
-		{name: "wrong kid", reason: jwt.ErrTokenUnverifiable, raw: tg.forge(t, headerFor("key-2025-01", nil), claimsAt(now, nil))},
-		{name: "kid in another case", reason: jwt.ErrTokenUnverifiable, raw: tg.forge(t, headerFor(strings.ToUpper(kid), nil), claimsAt(now, nil))},
-		{name: "kid with NUL suffix", reason: jwt.ErrTokenUnverifiable, raw: tg.forge(t, headerFor(kid+"\x00", nil), claimsAt(now, nil))},
-		{name: "missing kid", reason: jwt.ErrTokenUnverifiable, raw: tg.forge(t, headerFor(kid, map[string]any{"kid": nil}), claimsAt(now, nil))},
-		{name: "empty kid", reason: jwt.ErrTokenUnverifiable, raw: tg.forge(t, headerFor("", nil), claimsAt(now, nil))},
-		{name: "kid not a string", reason: jwt.ErrTokenUnverifiable, raw: tg.forge(t, headerFor(kid, map[string]any{"kid": 1}), claimsAt(now, nil))},
-		{name: "kid array", reason: jwt.ErrTokenUnverifiable, raw: tg.forge(t, headerFor(kid, map[string]any{"kid": []string{kid}}), claimsAt(now, nil))},
-		{name: "kid path traversal", reason: jwt.ErrTokenUnverifiable, raw: tg.forge(t, headerFor("../../etc/passwd", nil), claimsAt(now, nil))},
-		{name: "kid path traversal to /dev/null", reason: jwt.ErrTokenUnverifiable, raw: tg.forge(t, headerFor("../../../../../../dev/null", nil), claimsAt(now, nil))},
-		{name: "kid SQL injection", reason: jwt.ErrTokenUnverifiable, raw: tg.forge(t, headerFor("' OR 1=1 --", nil), claimsAt(now, nil))},
-		{name: "kid SQL union", reason: jwt.ErrTokenUnverifiable, raw: tg.forge(t, headerFor("x' UNION SELECT 'secret", nil), claimsAt(now, nil))},
+		{name: "wrong kid", reason: token.ErrUnknownKey, raw: tg.forge(t, headerFor("key-2025-01", nil), claimsAt(now, nil))},
+		{name: "kid in another case", reason: token.ErrUnknownKey, raw: tg.forge(t, headerFor(strings.ToUpper(kid), nil), claimsAt(now, nil))},
+		{name: "kid with NUL suffix", reason: token.ErrUnknownKey, raw: tg.forge(t, headerFor(kid+"\x00", nil), claimsAt(now, nil))},
+		{name: "missing kid", reason: token.ErrUnknownKey, raw: tg.forge(t, headerFor(kid, map[string]any{"kid": nil}), claimsAt(now, nil))},
+		{name: "empty kid", reason: token.ErrUnknownKey, raw: tg.forge(t, headerFor("", nil), claimsAt(now, nil))},
+		{name: "kid not a string", reason: token.ErrUnknownKey, raw: tg.forge(t, headerFor(kid, map[string]any{"kid": 1}), claimsAt(now, nil))},
+		{name: "kid array", reason: token.ErrUnknownKey, raw: tg.forge(t, headerFor(kid, map[string]any{"kid": []string{kid}}), claimsAt(now, nil))},
+		{name: "kid path traversal", reason: token.ErrUnknownKey, raw: tg.forge(t, headerFor("../../etc/passwd", nil), claimsAt(now, nil))},
+		{name: "kid path traversal to /dev/null", reason: token.ErrUnknownKey, raw: tg.forge(t, headerFor("../../../../../../dev/null", nil), claimsAt(now, nil))},
+		{name: "kid SQL injection", reason: token.ErrUnknownKey, raw: tg.forge(t, headerFor("' OR 1=1 --", nil), claimsAt(now, nil))},
+		{name: "kid SQL union", reason: token.ErrUnknownKey, raw: tg.forge(t, headerFor("x' UNION SELECT 'secret", nil), claimsAt(now, nil))},
 
 		{name: "attacker key with our kid and embedded jwk", reason: jwt.ErrTokenSignatureInvalid,
 			raw: byAttacker(headerFor(kid, map[string]any{"jwk": jwk}))},
@@ -401,9 +401,10 @@ func attacks(t testing.TB, tg target) []attack {
 		{name: "padded segments", reason: jwt.ErrTokenMalformed, raw: parts[0] + "=." + parts[1] + "==." + parts[2]},
 		{name: "JSON serialization", reason: jwt.ErrTokenMalformed,
 			raw: `{"protected":"` + parts[0] + `","payload":"` + parts[1] + `","signature":"` + parts[2] + `"}`},
-		{name: "huge token (1 MB payload)", reason: jwt.ErrTokenMalformed, raw: parts[0] + "." + huge + "." + parts[2]},
-		{name: "huge token (1 MB of dots)", reason: jwt.ErrTokenMalformed, raw: strings.Repeat(".", 1<<20)},
-		{name: "huge token (1 MB signature)", reason: jwt.ErrTokenSignatureInvalid, raw: parts[0] + "." + parts[1] + "." + huge},
+		// Refused by the length cap (token.MaxLen) before any parsing.
+		{name: "huge token (1 MB payload)", raw: parts[0] + "." + huge + "." + parts[2]},
+		{name: "huge token (1 MB of dots)", raw: strings.Repeat(".", 1<<20)},
+		{name: "huge token (1 MB signature)", raw: parts[0] + "." + parts[1] + "." + huge},
 	}
 	if tg.key.Signer != nil {
 		as = append(as, keyConfusion(t, tg)...)
@@ -591,23 +592,92 @@ func TestIssueJTIUnique(t *testing.T) {
 func TestNewIssuerErrors(t *testing.T) {
 	t.Parallel()
 	es := newKey(t, "ES256", "es")
-	rs := newKey(t, "RS256", "rs")
+	cfg := testConfig(testNow)
 	tests := []struct {
 		name string
 		cfg  token.Config
 		keys []token.Key
 	}{
-		{name: "no keys", cfg: testConfig(testNow)},
+		{name: "no keys", cfg: cfg},
 		{name: "zero TTL", cfg: token.Config{Issuer: testIssuer}, keys: []token.Key{es}},
 		{name: "negative TTL", cfg: token.Config{Issuer: testIssuer, TTL: -time.Minute}, keys: []token.Key{es}},
-		{name: "alg none", cfg: testConfig(testNow), keys: []token.Key{{ID: "n", Alg: "none"}}},
-		{name: "alg empty", cfg: testConfig(testNow), keys: []token.Key{{ID: "e", Secret: []byte("x")}}},
-		{name: "alg unknown", cfg: testConfig(testNow), keys: []token.Key{{ID: "u", Alg: "HS257", Secret: []byte("x")}}},
-		{name: "mixed algs", cfg: testConfig(testNow), keys: []token.Key{es, rs}},
+		{name: "alg none", cfg: cfg, keys: []token.Key{{ID: "n", Alg: "none"}}},
+		{name: "alg none after a good key", cfg: cfg, keys: []token.Key{es, {ID: "n", Alg: "none"}}},
+		{name: "alg empty", cfg: cfg, keys: []token.Key{{ID: "e", Secret: make([]byte, 32)}}},
+		{name: "alg unknown", cfg: cfg, keys: []token.Key{{ID: "u", Alg: "HS257", Secret: make([]byte, 32)}}},
+		{name: "HS256 secret of 31 bytes", cfg: cfg, keys: []token.Key{{ID: "h", Alg: "HS256", Secret: make([]byte, 31)}}},
+		{name: "HS256 without a secret", cfg: cfg, keys: []token.Key{{ID: "h", Alg: "HS256"}}},
+		{name: "HS256 with a signer", cfg: cfg, keys: []token.Key{{ID: "h", Alg: "HS256", Signer: es.Signer}}},
+		{name: "ES256 without a signer", cfg: cfg, keys: []token.Key{{ID: "e", Alg: "ES256", Secret: make([]byte, 32)}}},
 	}
 	for _, tt := range tests {
 		if is, err := token.NewIssuer(tt.cfg, tt.keys...); err == nil {
 			t.Errorf("NewIssuer(%s) = %v, nil error; want an error", tt.name, is)
+		}
+	}
+}
+
+// TestVerifyMixedAlgorithms checks that an issuer holding keys of several
+// algorithms (an algorithm change in progress) checks each token with the
+// algorithm of the key its kid names, never the one the token asks for.
+func TestVerifyMixedAlgorithms(t *testing.T) {
+	t.Parallel()
+	es := newKey(t, "ES256", "es")
+	rs := newKey(t, "RS256", "rs")
+	ps := newKey(t, "PS256", "ps") // the same RSA key as rs
+	hs := newKey(t, "HS256", "hs")
+	is := newIssuer(t, testConfig(testNow), es, rs, ps, hs)
+	if got := is.Alg(); got != "ES256" {
+		t.Errorf("Alg() = %q, want the current key's ES256", got)
+	}
+	for _, k := range []token.Key{es, rs, ps, hs} {
+		raw := issue(t, newIssuer(t, testConfig(testNow), k))
+		if _, err := is.Verify(raw); err != nil {
+			t.Errorf("Verify(token of the %s key) = %v, want nil", k.Alg, err)
+		}
+	}
+
+	esDER, err := x509.MarshalPKIXPublicKey(es.Signer.Public())
+	if err != nil {
+		t.Fatalf("x509.MarshalPKIXPublicKey: %v", err)
+	}
+	esPEM := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: esDER})
+	rsDER, err := x509.MarshalPKIXPublicKey(rs.Signer.Public())
+	if err != nil {
+		t.Fatalf("x509.MarshalPKIXPublicKey: %v", err)
+	}
+	rsPEM := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: rsDER})
+	claims := claimsAt(testNow, nil)
+	tests := []struct {
+		name string
+		raw  string
+	}{
+		// HS256 is allowed for the hs key, so the key-confusion token gets
+		// past the algorithm list and must fail on the kid's own algorithm.
+		{"HS256 with the ES256 public key PEM, kid es", forge(t, jwt.SigningMethodHS256, esPEM, headerFor(es.ID, nil), claims)},
+		{"HS256 with the RS256 public key PEM, kid rs", forge(t, jwt.SigningMethodHS256, rsPEM, headerFor(rs.ID, nil), claims)},
+		{"HS256 with the ES256 public key DER, kid es", forge(t, jwt.SigningMethodHS256, esDER, headerFor(es.ID, nil), claims)},
+		// PS256 and RS256 are both allowed and the RSA key is the same: only
+		// the kid's own algorithm tells these apart.
+		{"PS256 with the RSA key, kid rs", forge(t, jwt.SigningMethodPS256, rs.Signer, headerFor(rs.ID, nil), claims)},
+		{"RS256 with the RSA key, kid ps", forge(t, jwt.SigningMethodRS256, rs.Signer, headerFor(ps.ID, nil), claims)},
+		{"RS256 with the RSA key, kid es", forge(t, jwt.SigningMethodRS256, rs.Signer, headerFor(es.ID, nil), claims)},
+		{"ES256 with the ECDSA key, kid rs", forge(t, jwt.SigningMethodES256, es.Signer, headerFor(rs.ID, nil), claims)},
+		{"ES256 with the ECDSA key, kid hs", forge(t, jwt.SigningMethodES256, es.Signer, headerFor(hs.ID, nil), claims)},
+		{"HS256 with the HMAC secret, kid es", forge(t, jwt.SigningMethodHS256, hs.Secret, headerFor(es.ID, nil), claims)},
+		{"alg none, kid hs", forge(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, headerFor(hs.ID, nil), claims)},
+	}
+	for _, tt := range tests {
+		c, err := is.Verify(tt.raw)
+		if err == nil {
+			t.Errorf("Verify(%s) = nil error, want ErrInvalid", tt.name)
+			continue
+		}
+		if !errors.Is(err, token.ErrInvalid) {
+			t.Errorf("Verify(%s) = %v, want ErrInvalid", tt.name, err)
+		}
+		if c != nil {
+			t.Errorf("Verify(%s) returned claims with its error", tt.name)
 		}
 	}
 }

@@ -105,6 +105,38 @@ func TestStore(t *testing.T, open func(t *testing.T) auth.Store) {
 		}
 	})
 
+	t.Run("long Unicode names, 254-character emails and far-future times round-trip", func(t *testing.T) {
+		s := open(t)
+		// 100 characters, the most a name may have, a quarter of them outside the
+		// BMP (4 bytes in UTF-8; MySQL's utf8mb3 cannot store them).
+		name := strings.Repeat("Zoë🦊", 25)
+		// 254 characters, the most an address may have.
+		email := strings.Repeat("x", 64) + "@" + strings.Repeat("y", 185) + ".com"
+		// After 2038-01-19, where 32-bit Unix times (MySQL's TIMESTAMP) end.
+		created := time.Date(2099, time.December, 31, 23, 59, 59, 0, time.UTC)
+		u := auth.User{Name: name, Email: email, PasswordHash: hashA, CreatedAt: created}
+		if err := s.CreateUser(ctx, &u); err != nil {
+			t.Fatalf("CreateUser: err = %v, want nil", err)
+		}
+		got, err := s.UserByEmail(ctx, strings.ToUpper(email))
+		if err != nil {
+			t.Fatalf("UserByEmail(upper case): err = %v, want nil", err)
+		}
+		checkUser(t, "UserByEmail", got, u)
+	})
+
+	t.Run("UserByEmail matches whole addresses only", func(t *testing.T) {
+		s := open(t)
+		createUser(t, s, "alice@example.com")
+		// LIKE wildcards, a prefix, and input no row can hold (not UTF-8, NUL):
+		// each is simply not found, never another error.
+		for _, email := range []string{"%@example.com", "_lice@example.com", "alice@example", "alice@example.com\x00", "\xff@example.com"} {
+			if _, err := s.UserByEmail(ctx, email); !errors.Is(err, auth.ErrNotFound) {
+				t.Errorf("UserByEmail(%q): err = %v, want ErrNotFound", email, err)
+			}
+		}
+	})
+
 	t.Run("SetPasswordHash replaces only that user's hash", func(t *testing.T) {
 		s := open(t)
 		u := createUser(t, s, "alice@example.com")

@@ -32,6 +32,9 @@ type Status struct {
 	Version   int
 	Name      string
 	AppliedAt time.Time // UTC; zero while the migration is pending
+	// Unknown marks a version the database has but the Runner does not: a newer
+	// build applied it.
+	Unknown bool
 }
 
 // Pending reports whether the migration has not been applied yet.
@@ -207,6 +210,7 @@ func (r Runner) Status(ctx context.Context, db *sql.DB) ([]Status, error) {
 	}
 	unknown := make([]Status, 0, len(applied))
 	for _, a := range applied {
+		a.Unknown = true
 		unknown = append(unknown, a)
 	}
 	slices.SortFunc(unknown, func(a, b Status) int { return a.Version - b.Version })

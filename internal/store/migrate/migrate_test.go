@@ -215,6 +215,9 @@ func TestStatusListsVersionsThisBuildDoesNotKnow(t *testing.T) {
 	if len(st) != 2 || st[1].Version != 2 || st[1].Name != "0002_b.sql" || st[1].Pending() {
 		t.Errorf("Status: got %+v, want 0001_a.sql and 0002_b.sql, both applied", st)
 	}
+	if len(st) == 2 && (st[0].Unknown || !st[1].Unknown) {
+		t.Errorf("Status: Unknown = %v, %v, want false, true (only 0002_b.sql is unknown to the runner)", st[0].Unknown, st[1].Unknown)
+	}
 }
 
 func TestBind(t *testing.T) {

@@ -247,3 +247,13 @@ func TestSessions(t *testing.T) {
 		return s
 	})
 }
+
+func TestKeys(t *testing.T) {
+	authtest.TestKeys(t, func(t *testing.T) auth.Store {
+		s := open(t, tempPath(t), sqlite.Options{})
+		if err := s.Migrate(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
+}
