@@ -46,9 +46,17 @@ type testServer struct {
 	pub     *rsa.PublicKey
 	kid     string
 	stop    func()
+	client  *http.Client // nil: http.DefaultClient
 }
 
-var listenLine = regexp.MustCompile(`listening on (http://\S+)`)
+func (s *testServer) httpClient() *http.Client {
+	if s.client != nil {
+		return s.client
+	}
+	return http.DefaultClient
+}
+
+var listenLine = regexp.MustCompile(`listening on (https?://\S+)`)
 
 // startServer runs `sealauth serve` with env (BCRYPT_COST defaults to 4) until
 // the test ends. dataDir "" means a fresh temporary one.
@@ -80,6 +88,9 @@ func startServer(t testing.TB, dataDir string, env map[string]string, args ...st
 		t.Fatalf("server did not start: %v; first line %q; log:\n%s", err, line, logs.String())
 	}
 	s := &testServer{URL: m[1], DataDir: dataDir, Log: logs}
+	if strings.HasPrefix(s.URL, "https://") {
+		s.client = devTLSClient(t, dataDir)
+	}
 	var once sync.Once
 	s.stop = func() {
 		once.Do(func() {
@@ -113,7 +124,7 @@ func (s *testServer) waitHealthy(t testing.TB) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		resp, err := http.Get(s.URL + "/healthz")
+		resp, err := s.httpClient().Get(s.URL + "/healthz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -158,7 +169,7 @@ func (s *testServer) do(t testing.TB, method, path, body string, hdr map[string]
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := s.httpClient().Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
 	}

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,11 +18,15 @@ import (
 	"github.com/sealauth/sealauth/internal/httpapi"
 	"github.com/sealauth/sealauth/internal/keyring"
 	"github.com/sealauth/sealauth/internal/password"
+	"github.com/sealauth/sealauth/internal/tlsconf"
 )
 
 // serve runs the server until ctx ends (SIGINT or SIGTERM), then drains it.
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, err := config.Load("serve", args, getenv, stderr)
+	var devTLS bool
+	cfg, err := config.Load("serve", args, getenv, stderr, func(fs *flag.FlagSet) {
+		fs.BoolVar(&devTLS, "dev-tls", false, "serve HTTPS with a self-signed certificate for localhost, made in the data dir (for local development)")
+	})
 	if err != nil {
 		return err
 	}
@@ -58,8 +64,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
+	handler := httpapi.NewServer(logger, svc, a.ring, httpapi.Options{CORSOrigins: cfg.CORSOrigins})
+	tlsConfig, err := loadTLS(cfg, devTLS, logger)
+	if err != nil {
+		return err
+	}
+	scheme := "http"
+	if tlsConfig != nil {
+		scheme, handler = "https", tlsconf.WithHSTS(handler)
+	}
 	srv := &http.Server{
-		Handler:           httpapi.NewServer(logger, svc, a.ring, httpapi.Options{CORSOrigins: cfg.CORSOrigins}),
+		Handler:           handler,
+		TLSConfig:         tlsConfig,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -74,11 +90,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 	logger.Info("starting", "config", cfg)
 	sealingID, signingID := a.ring.Current()
-	fmt.Fprintf(stdout, "sealauth listening on http://%s (sealing key %s, signing key %s %s; keys in the store %s, encrypted with %s)\n",
-		ln.Addr(), sealingID, cfg.JWTAlg, signingID, config.RedactURL(cfg.DatabaseURL), masterKeySource(cfg))
+	fmt.Fprintf(stdout, "sealauth listening on %s://%s (sealing key %s, signing key %s %s; keys in the store %s, encrypted with %s)\n",
+		scheme, ln.Addr(), sealingID, cfg.JWTAlg, signingID, config.RedactURL(cfg.DatabaseURL), masterKeySource(cfg))
 
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if tlsConfig != nil {
+			errc <- srv.ServeTLS(ln, "", "") // the certificate comes from TLSConfig.GetCertificate
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		return err
@@ -101,4 +123,28 @@ func masterKeySource(cfg *config.Config) string {
 		return "SEALAUTH_MASTER_KEY"
 	}
 	return filepath.Join(cfg.DataDir, keyring.MasterKeyFile)
+}
+
+// loadTLS returns the TLS configuration when HTTPS is configured (certificate
+// files, or --dev-tls), else nil.
+func loadTLS(cfg *config.Config, devTLS bool, logger *slog.Logger) (*tls.Config, error) {
+	certFile, keyFile := cfg.TLSCertFile, cfg.TLSKeyFile
+	if devTLS {
+		if certFile != "" {
+			return nil, errors.New("--dev-tls and TLS_CERT_FILE exclude each other")
+		}
+		var err error
+		if certFile, keyFile, err = tlsconf.DevCertificate(cfg.DataDir, nil); err != nil {
+			return nil, fmt.Errorf("dev TLS: %w", err)
+		}
+		logger.Warn("serving HTTPS with a self-signed development certificate", "cert", certFile)
+	}
+	if certFile == "" {
+		return nil, nil
+	}
+	rl, err := tlsconf.Load(certFile, keyFile, logger)
+	if err != nil {
+		return nil, fmt.Errorf("TLS: %w", err)
+	}
+	return rl.Config(), nil
 }

@@ -44,12 +44,17 @@ type Deps struct {
 	LegacyPKCS1 bool
 	// Session lifetimes; zero means the Default values.
 	IdleTimeout, MaxLifetime, ReuseGrace time.Duration
+	// HashWorkers bounds concurrent password work (opening and bcrypt);
+	// HashQueue bounds the requests waiting for a worker. Zero means the
+	// number of cores and four times that.
+	HashWorkers, HashQueue int
 }
 
 // Service runs the authentication flows. It is safe for concurrent use.
 type Service struct {
 	Deps
 	revoked *revocationSet
+	work    *workLimiter
 }
 
 // NewService returns a Service. Call Run to keep its revocation set current.
@@ -60,7 +65,7 @@ func NewService(d Deps) *Service {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{Deps: d, revoked: newRevocationSet()}
+	return &Service{Deps: d, revoked: newRevocationSet(), work: newWorkLimiter(d.HashWorkers, d.HashQueue)}
 }
 
 // RegisterInput is the body of POST /register.
@@ -153,6 +158,11 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (User, error) 
 	if msg := validateEmail(email); msg != "" {
 		fields = append(fields, FieldError{Field: "email", Message: msg})
 	}
+	release, err := s.work.acquire(ctx)
+	if err != nil {
+		return User{}, err
+	}
+	defer release()
 	pw, perr := s.open(in.KID, in.Password)
 	switch {
 	case perr != nil && perr.Code != CodeValidation:
@@ -200,6 +210,11 @@ func (s *Service) Login(ctx context.Context, in LoginInput, c Client) (Login, er
 	if msg := validateEmail(email); msg != "" {
 		return Login{}, &Error{Code: CodeValidation, Detail: "Validation failed", Fields: []FieldError{{Field: "email", Message: msg}}}
 	}
+	release, err := s.work.acquire(ctx)
+	if err != nil {
+		return Login{}, err
+	}
+	defer release()
 	pw, perr := s.open(in.KID, in.Password)
 	if perr != nil {
 		if s.LegacyPKCS1 && perr.Code == CodeInvalidSealed {

@@ -261,6 +261,11 @@ type PasswordInput struct {
 // ChangePassword replaces the caller's password after checking the current
 // one, and ends every other session of the user; the caller's goes on.
 func (s *Service) ChangePassword(ctx context.Context, c *token.Claims, in PasswordInput) error {
+	release, err := s.work.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	current, perr := s.open(in.KID, in.CurrentPassword)
 	if perr != nil {
 		return fieldRenamed(perr, "password", "current_password")

@@ -42,6 +42,8 @@ type Config struct {
 	RefreshReuseGrace  time.Duration
 
 	CORSOrigins []string
+	TLSCertFile string
+	TLSKeyFile  string
 
 	BcryptCost int
 	LogLevel   slog.Level
@@ -80,6 +82,8 @@ var settings = []setting{
 	{flag: "session-idle-timeout", env: "SESSION_IDLE_TIMEOUT", def: "168h", usage: "a session whose refresh token is unused this long ends"},
 	{flag: "session-max-lifetime", env: "SESSION_MAX_LIFETIME", def: "720h", usage: "a session ends this long after login, used or not"},
 	{flag: "refresh-reuse-grace", env: "REFRESH_REUSE_GRACE", def: "10s", usage: "a spent refresh token presented again within this time is refused without ending the session (two tabs racing); later, reuse ends the session"},
+	{flag: "tls-cert-file", env: "TLS_CERT_FILE", def: "", usage: "PEM certificate chain: serve HTTPS (TLS 1.2+), reloading the files when they change"},
+	{flag: "tls-key-file", env: "TLS_KEY_FILE", def: "", usage: "PEM private key of the certificate"},
 	{flag: "cors-origins", env: "CORS_ORIGINS", def: "", usage: "comma-separated exact origins (https://app.example.com) whose pages may call the API; none by default"},
 	{flag: "bcrypt-cost", env: "BCRYPT_COST", def: "12", usage: "bcrypt cost for new password hashes (4-31)"},
 	{flag: "log-level", env: "LOG_LEVEL", def: "info", usage: "debug, info, warn or error"},
@@ -142,6 +146,8 @@ func build(get func(string) string) (*Config, error) {
 		JWTSecret:      get("jwt-secret"),
 		JWTIssuer:      get("jwt-issuer"),
 		JWTAudience:    get("jwt-audience"),
+		TLSCertFile:    get("tls-cert-file"),
+		TLSKeyFile:     get("tls-key-file"),
 	}
 	var errs []error
 	var err error
@@ -198,6 +204,9 @@ func build(get func(string) string) (*Config, error) {
 		}
 	default:
 		errs = append(errs, fmt.Errorf("JWT_ALG must be ES256, RS256, PS256, EdDSA or HS256, got %q", c.JWTAlg))
+	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		errs = append(errs, errors.New("TLS_CERT_FILE and TLS_KEY_FILE go together: set both or neither"))
 	}
 	if c.JWTIssuer == "" {
 		errs = append(errs, errors.New("JWT_ISSUER must not be empty"))

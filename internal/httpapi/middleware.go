@@ -52,7 +52,7 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // body, recovery from panics as a 500 problem, and one access-log line. The log
 // line names the method, path, status, duration, request id and user id; never
 // a header, query or body, where secrets travel.
-func withMiddleware(next http.Handler, logger *slog.Logger, hsts bool) http.Handler {
+func withMiddleware(next http.Handler, logger *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		ri := &requestInfo{id: requestID()}
@@ -62,11 +62,6 @@ func withMiddleware(next http.Handler, logger *slog.Logger, hsts bool) http.Hand
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
-		if hsts {
-			// Two years, as browsers' preload lists want; no preload: that is
-			// the operator's decision for their whole domain.
-			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
-		}
 		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {

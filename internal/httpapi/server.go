@@ -22,8 +22,6 @@ type Options struct {
 	// CORSOrigins are the exact origins (scheme://host[:port]) whose pages may
 	// call the API from a browser; none by default.
 	CORSOrigins []string
-	// HSTS sends Strict-Transport-Security; set it when serving TLS.
-	HSTS bool
 }
 
 // NewServer returns the handler for the whole API.
@@ -34,7 +32,7 @@ func NewServer(logger *slog.Logger, svc *auth.Service, keys Keys, opt Options) h
 	if len(opt.CORSOrigins) > 0 {
 		h = withCORS(h, opt.CORSOrigins)
 	}
-	return withMiddleware(h, logger, opt.HSTS)
+	return withMiddleware(h, logger)
 }
 
 // route registers h for "METHOD /path" and makes every other method on that path
