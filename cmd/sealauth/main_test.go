@@ -31,6 +31,9 @@ func startProcess(t *testing.T, dataDir string, env map[string]string, args ...s
 	}
 	cmd := exec.Command(os.Args[0], append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir}, args...)...) // #nosec G204 G702 -- this test binary
 	cmd.Env = append(os.Environ(), "SEALAUTH_TEST_MAIN=1", "BCRYPT_COST=4")
+	for k, v := range testLimitsOff {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}

@@ -56,6 +56,13 @@ func (s *testServer) httpClient() *http.Client {
 	return http.DefaultClient
 }
 
+// testLimitsOff turns the per-address rate limits off: every test client is
+// 127.0.0.1. The tests of the limits turn them on again.
+var testLimitsOff = map[string]string{
+	"RATE_LIMIT_LOGIN_PER_IP": "off", "RATE_LIMIT_REGISTER_PER_IP": "off",
+	"RATE_LIMIT_REFRESH_PER_IP": "off", "RATE_LIMIT_PUBLIC_KEY_PER_IP": "off",
+}
+
 var listenLine = regexp.MustCompile(`listening on (https?://\S+)`)
 
 // startServer runs `sealauth serve` with env (BCRYPT_COST defaults to 4) until
@@ -66,6 +73,9 @@ func startServer(t testing.TB, dataDir string, env map[string]string, args ...st
 		dataDir = t.TempDir()
 	}
 	vars := map[string]string{"BCRYPT_COST": "4", "LOG_LEVEL": "debug"}
+	for k, v := range testLimitsOff {
+		vars[k] = v
+	}
 	for k, v := range env {
 		vars[k] = v
 	}

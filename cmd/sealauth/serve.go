@@ -13,11 +13,18 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
+
 	"github.com/sealauth/sealauth/internal/auth"
+	"github.com/sealauth/sealauth/internal/clientip"
 	"github.com/sealauth/sealauth/internal/config"
 	"github.com/sealauth/sealauth/internal/httpapi"
 	"github.com/sealauth/sealauth/internal/keyring"
 	"github.com/sealauth/sealauth/internal/password"
+	"github.com/sealauth/sealauth/internal/ratelimit"
 	"github.com/sealauth/sealauth/internal/tlsconf"
 )
 
@@ -64,7 +71,21 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	handler := httpapi.NewServer(logger, svc, a.ring, httpapi.Options{CORSOrigins: cfg.CORSOrigins})
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	limits, closeRedis, err := openLimits(cfg, logger, reg)
+	if err != nil {
+		return err
+	}
+	defer closeRedis()
+	handler := httpapi.NewServer(logger, svc, a.ring, httpapi.Options{
+		CORSOrigins: cfg.CORSOrigins,
+		ClientIP:    clientip.NewResolver(cfg.TrustedProxies),
+		Limiter:     limits.Limiter,
+		Failures:    limits.Failures,
+		RateLimits:  cfg.RateLimits,
+		Metrics:     promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
+	})
 	tlsConfig, err := loadTLS(cfg, devTLS, logger)
 	if err != nil {
 		return err
@@ -147,4 +168,31 @@ func loadTLS(cfg *config.Config, devTLS bool, logger *slog.Logger) (*tls.Config,
 		return nil, fmt.Errorf("TLS: %w", err)
 	}
 	return rl.Config(), nil
+}
+
+// openLimits builds the rate limiters: in memory, or shared through Redis with
+// local limits as the fallback while Redis does not answer.
+func openLimits(cfg *config.Config, logger *slog.Logger, reg prometheus.Registerer) (*ratelimit.Limits, func(), error) {
+	rc := ratelimit.Config{Backoff: cfg.RateLimits.LoginFailures, Prefix: cfg.RedisPrefix, Logger: logger, Registerer: reg}
+	closeRedis := func() {}
+	if cfg.RedisURL != "" {
+		opt, err := redis.ParseURL(cfg.RedisURL)
+		if err != nil {
+			return nil, nil, fmt.Errorf("REDIS_URL %s: %w", config.RedactURL(cfg.RedisURL), err)
+		}
+		// Short timeouts: a slow Redis must cost a request milliseconds, after
+		// which the local limits answer.
+		opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = 200*time.Millisecond, 100*time.Millisecond, 100*time.Millisecond
+		opt.MaxRetries = 0
+		opt.ContextTimeoutEnabled = true
+		client := redis.NewClient(opt)
+		rc.Redis = client
+		closeRedis = func() { _ = client.Close() }
+	}
+	limits, err := ratelimit.New(rc)
+	if err != nil {
+		closeRedis()
+		return nil, nil, err
+	}
+	return limits, closeRedis, nil
 }

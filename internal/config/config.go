@@ -10,12 +10,16 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sealauth/sealauth/internal/clientip"
+	"github.com/sealauth/sealauth/internal/ratelimit"
 )
 
 // Config is the server's configuration.
@@ -41,9 +45,13 @@ type Config struct {
 	SessionMaxLifetime time.Duration
 	RefreshReuseGrace  time.Duration
 
-	CORSOrigins []string
-	TLSCertFile string
-	TLSKeyFile  string
+	CORSOrigins    []string
+	TrustedProxies []netip.Prefix
+	RedisURL       string
+	RedisPrefix    string
+	RateLimits     RateLimits
+	TLSCertFile    string
+	TLSKeyFile     string
 
 	BcryptCost int
 	LogLevel   slog.Level
@@ -51,6 +59,13 @@ type Config struct {
 	// Args are the positional arguments after the flags, for the commands
 	// that take them; the others refuse any.
 	Args []string
+}
+
+// RateLimits are the request limits per client address, and the throttle of
+// logins per account.
+type RateLimits struct {
+	LoginPerIP, RegisterPerIP, RefreshPerIP, PublicKeyPerIP ratelimit.Limit
+	LoginFailures                                           ratelimit.Backoff
 }
 
 // setting is one configuration value: a flag, its environment variable, its
@@ -84,6 +99,15 @@ var settings = []setting{
 	{flag: "refresh-reuse-grace", env: "REFRESH_REUSE_GRACE", def: "10s", usage: "a spent refresh token presented again within this time is refused without ending the session (two tabs racing); later, reuse ends the session"},
 	{flag: "tls-cert-file", env: "TLS_CERT_FILE", def: "", usage: "PEM certificate chain: serve HTTPS (TLS 1.2+), reloading the files when they change"},
 	{flag: "tls-key-file", env: "TLS_KEY_FILE", def: "", usage: "PEM private key of the certificate"},
+	{flag: "trusted-proxies", env: "TRUSTED_PROXIES", def: "", usage: "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed; none by default"},
+	{flag: "redis-url", env: "REDIS_URL", def: "", usage: "redis://host:port/db: share rate limits between instances (falls back to local limits while Redis is down)", secret: true},
+	{flag: "redis-prefix", env: "REDIS_PREFIX", def: "sealauth:rl:", usage: "prefix of sealauth's keys in Redis"},
+	{flag: "rate-limit-login-per-ip", env: "RATE_LIMIT_LOGIN_PER_IP", def: "30/1m", usage: "logins per client address (/32 for IPv4, /64 for IPv6), e.g. 30/1m or 100/1h;burst=20, or off"},
+	{flag: "rate-limit-register-per-ip", env: "RATE_LIMIT_REGISTER_PER_IP", def: "20/1h;burst=10", usage: "registrations per client address"},
+	{flag: "rate-limit-refresh-per-ip", env: "RATE_LIMIT_REFRESH_PER_IP", def: "60/1m", usage: "refreshes per client address"},
+	{flag: "rate-limit-public-key-per-ip", env: "RATE_LIMIT_PUBLIC_KEY_PER_IP", def: "120/1m", usage: "public-key fetches per client address"},
+	{flag: "login-failures-threshold", env: "LOGIN_FAILURES_THRESHOLD", def: "10", usage: "consecutive failed logins of one account before it is throttled (at most 20)"},
+	{flag: "login-throttle-max", env: "LOGIN_THROTTLE_MAX", def: "15m", usage: "the longest delay a throttled account waits; delays double from 1s up to it, and a success resets them"},
 	{flag: "cors-origins", env: "CORS_ORIGINS", def: "", usage: "comma-separated exact origins (https://app.example.com) whose pages may call the API; none by default"},
 	{flag: "bcrypt-cost", env: "BCRYPT_COST", def: "12", usage: "bcrypt cost for new password hashes (4-31)"},
 	{flag: "log-level", env: "LOG_LEVEL", def: "info", usage: "debug, info, warn or error"},
@@ -190,6 +214,35 @@ func build(get func(string) string) (*Config, error) {
 		}
 		c.CORSOrigins = append(c.CORSOrigins, o)
 	}
+	if c.TrustedProxies, err = clientip.ParseTrustedProxies(get("trusted-proxies")); err != nil {
+		errs = append(errs, fmt.Errorf("TRUSTED_PROXIES: %w", err))
+	}
+	c.RedisURL, c.RedisPrefix = get("redis-url"), get("redis-prefix")
+	for _, l := range []struct {
+		dst  *ratelimit.Limit
+		flag string
+		env  string
+	}{
+		{&c.RateLimits.LoginPerIP, "rate-limit-login-per-ip", "RATE_LIMIT_LOGIN_PER_IP"},
+		{&c.RateLimits.RegisterPerIP, "rate-limit-register-per-ip", "RATE_LIMIT_REGISTER_PER_IP"},
+		{&c.RateLimits.RefreshPerIP, "rate-limit-refresh-per-ip", "RATE_LIMIT_REFRESH_PER_IP"},
+		{&c.RateLimits.PublicKeyPerIP, "rate-limit-public-key-per-ip", "RATE_LIMIT_PUBLIC_KEY_PER_IP"},
+	} {
+		if *l.dst, err = ratelimit.ParseLimit(get(l.flag)); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", l.env, err))
+		}
+	}
+	c.RateLimits.LoginFailures = ratelimit.DefaultBackoff()
+	if n, err := strconv.Atoi(get("login-failures-threshold")); err != nil || n < 1 || n > 20 {
+		errs = append(errs, fmt.Errorf("LOGIN_FAILURES_THRESHOLD must be a number from 1 to 20, got %q", get("login-failures-threshold")))
+	} else {
+		c.RateLimits.LoginFailures.Threshold = n
+	}
+	if d, err := time.ParseDuration(get("login-throttle-max")); err != nil || d < c.RateLimits.LoginFailures.Base {
+		errs = append(errs, fmt.Errorf("LOGIN_THROTTLE_MAX must be a duration of at least %v, got %q", c.RateLimits.LoginFailures.Base, get("login-throttle-max")))
+	} else {
+		c.RateLimits.LoginFailures.Max = d
+	}
 	if c.JWTAlg == "" {
 		c.JWTAlg = "ES256"
 		if c.JWTSecret != "" {
@@ -236,6 +289,7 @@ func (c *Config) LogValue() slog.Value {
 		slog.String("addr", c.Addr),
 		slog.String("data_dir", c.DataDir),
 		slog.String("database", RedactURL(c.DatabaseURL)),
+		slog.String("redis", RedactURL(c.RedisURL)),
 		slog.String("jwt_alg", c.JWTAlg),
 		slog.Duration("jwt_expires", c.JWTExpires),
 		slog.String("jwt_issuer", c.JWTIssuer),

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"context"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -103,18 +102,23 @@ func writeTokens(w http.ResponseWriter, r *http.Request, l auth.Login) {
 	})
 }
 
-func handleLogin(logger *slog.Logger, svc *auth.Service) http.Handler {
+func handleLogin(logger *slog.Logger, svc *auth.Service, lm *limits) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var in auth.LoginInput
 		if err := decode(r, &in); err != nil {
 			writeError(w, r, logger, err)
 			return
 		}
-		l, err := svc.Login(r.Context(), in, clientOf(r))
+		if err := lm.accountAttempt(r, in.Email); err != nil {
+			writeError(w, r, logger, err)
+			return
+		}
+		l, err := svc.Login(r.Context(), in, auth.Client{UserAgent: r.UserAgent(), IP: lm.clientAddr(r)})
 		if err != nil {
 			writeError(w, r, logger, err)
 			return
 		}
+		lm.accountSucceeded(r, in.Email)
 		writeTokens(w, r, l)
 	})
 }
@@ -270,15 +274,6 @@ func requireToken(logger *slog.Logger, svc *auth.Service, next http.Handler) htt
 		setUserID(r, c.UserID)
 		next.ServeHTTP(w, withClaims(r, c))
 	})
-}
-
-// clientOf describes the client for the session list.
-func clientOf(r *http.Request) auth.Client {
-	ip := r.RemoteAddr
-	if host, _, err := net.SplitHostPort(ip); err == nil {
-		ip = host
-	}
-	return auth.Client{UserAgent: r.UserAgent(), IP: ip}
 }
 
 // Request-scoped values travel in the context, under an unexported key type.

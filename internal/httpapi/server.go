@@ -7,6 +7,9 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/sealauth/sealauth/internal/clientip"
+	"github.com/sealauth/sealauth/internal/config"
+
 	"github.com/sealauth/sealauth/internal/auth"
 )
 
@@ -22,12 +25,27 @@ type Options struct {
 	// CORSOrigins are the exact origins (scheme://host[:port]) whose pages may
 	// call the API from a browser; none by default.
 	CORSOrigins []string
+	// ClientIP resolves client addresses (behind trusted proxies); nil means
+	// the socket peer.
+	ClientIP *clientip.Resolver
+	// Limiter and Failures enforce RateLimits; nil Limiter: no rate limits.
+	Limiter    Limiter
+	Failures   Failures
+	RateLimits config.RateLimits
+	// Metrics serves GET /metrics when set.
+	Metrics http.Handler
 }
 
 // NewServer returns the handler for the whole API.
 func NewServer(logger *slog.Logger, svc *auth.Service, keys Keys, opt Options) http.Handler {
 	mux := http.NewServeMux()
-	addRoutes(mux, logger, svc, keys)
+	var lm *limits
+	if opt.Limiter != nil {
+		lm = &limits{logger: logger, ip: opt.ClientIP, limiter: opt.Limiter, failures: opt.Failures, cfg: opt.RateLimits}
+	} else if opt.ClientIP != nil {
+		lm = &limits{logger: logger, ip: opt.ClientIP}
+	}
+	addRoutes(mux, logger, svc, keys, lm, opt.Metrics)
 	var h http.Handler = mux
 	if len(opt.CORSOrigins) > 0 {
 		h = withCORS(h, opt.CORSOrigins)

@@ -145,3 +145,11 @@ func checkHeaders(t *testing.T, what string, got, want http.Header) {
 		}
 	}
 }
+
+// Formatting never panics, whatever limit it is given.
+func TestFormatOddLimits(t *testing.T) {
+	for _, l := range []ratelimit.Limit{{}, {Rate: -1}, {Period: time.Second}} {
+		_ = ratelimit.FormatPolicy("x", l)
+		_ = ratelimit.FormatRateLimit("x", ratelimit.Result{Limit: l, Allowed: true, ResetAfter: time.Second})
+	}
+}
