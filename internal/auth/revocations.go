@@ -2,40 +2,52 @@ package auth
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"time"
 )
 
-// revocationSet is the in-memory copy of the revoked token ids, so that checking
-// a bearer token costs a map look-up rather than a database round trip. Entries
-// are dropped once their token has expired, since the expiry check rejects it then.
+// revocationSet is the in-memory copy of the revocations, so that checking a
+// bearer token costs two map look-ups rather than a database round trip.
+// Entries are dropped once their tokens have expired, since the expiry check
+// rejects those tokens then.
 type revocationSet struct {
-	mu  sync.RWMutex
-	ids map[string]time.Time // jti → token expiry
+	mu       sync.RWMutex
+	tokens   map[string]time.Time // jti → token expiry
+	sessions map[string]time.Time // sid → expiry of the session's last access token
 }
 
 func newRevocationSet() *revocationSet {
-	return &revocationSet{ids: make(map[string]time.Time)}
+	return &revocationSet{tokens: make(map[string]time.Time), sessions: make(map[string]time.Time)}
 }
 
-func (r *revocationSet) add(jti string, exp time.Time) {
+// add records a revocation as stored: a jti, or "sid:" and a session id.
+func (r *revocationSet) add(id string, exp time.Time) {
 	r.mu.Lock()
-	r.ids[jti] = exp
+	if sid, ok := strings.CutPrefix(id, sessionPrefix); ok {
+		r.sessions[sid] = exp
+	} else {
+		r.tokens[id] = exp
+	}
 	r.mu.Unlock()
 }
 
-func (r *revocationSet) has(jti string) bool {
+// revoked reports whether the token jti, or its session sid, is revoked.
+func (r *revocationSet) revoked(jti, sid string) bool {
 	r.mu.RLock()
-	_, ok := r.ids[jti]
+	_, tok := r.tokens[jti]
+	_, sess := r.sessions[sid]
 	r.mu.RUnlock()
-	return ok
+	return tok || (sess && sid != "")
 }
 
 func (r *revocationSet) prune(now time.Time) {
 	r.mu.Lock()
-	for jti, exp := range r.ids {
-		if !exp.After(now) {
-			delete(r.ids, jti)
+	for _, m := range []map[string]time.Time{r.tokens, r.sessions} {
+		for id, exp := range m {
+			if !exp.After(now) {
+				delete(m, id)
+			}
 		}
 	}
 	r.mu.Unlock()

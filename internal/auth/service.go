@@ -55,6 +55,7 @@ type Service struct {
 	Deps
 	revoked *revocationSet
 	work    *workLimiter
+	users   *userCache
 }
 
 // NewService returns a Service. Call Run to keep its revocation set current.
@@ -65,7 +66,7 @@ func NewService(d Deps) *Service {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{Deps: d, revoked: newRevocationSet(), work: newWorkLimiter(d.HashWorkers, d.HashQueue)}
+	return &Service{Deps: d, revoked: newRevocationSet(), work: newWorkLimiter(d.HashWorkers, d.HashQueue), users: newUserCache()}
 }
 
 // RegisterInput is the body of POST /register.
@@ -263,15 +264,19 @@ func (s *Service) Authenticate(raw string) (*token.Claims, error) {
 	if err != nil {
 		return nil, wrapError(CodeInvalidToken, detailInvalidToken, err)
 	}
-	if s.revoked.has(c.ID) || (c.SessionID != "" && s.revoked.has(sessionRevocation(c.SessionID))) {
+	if s.revoked.revoked(c.ID, c.SessionID) {
 		return nil, errInvalidToken
 	}
 	return c, nil
 }
 
-// Profile returns the user a verified token belongs to. A token of a user who
-// no longer exists is invalid.
+// Profile returns the user a verified token belongs to, from a cache of at
+// most ProfileCacheTTL. A token of a user who no longer exists is invalid.
 func (s *Service) Profile(ctx context.Context, c *token.Claims) (User, error) {
+	now := s.Now()
+	if u, ok := s.users.get(c.UserID, now); ok {
+		return u, nil
+	}
 	u, err := s.Store.UserByID(ctx, c.UserID)
 	if errors.Is(err, ErrNotFound) {
 		return User{}, errInvalidToken
@@ -279,6 +284,7 @@ func (s *Service) Profile(ctx context.Context, c *token.Claims) (User, error) {
 	if err != nil {
 		return User{}, storeError(err)
 	}
+	s.users.put(u, now)
 	return u, nil
 }
 

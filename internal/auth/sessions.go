@@ -30,8 +30,11 @@ type Client struct {
 	IP        string
 }
 
+// sessionPrefix marks a revocation of a whole session rather than one token.
+const sessionPrefix = "sid:"
+
 // sessionRevocation names all access tokens of a session in the revocation set.
-func sessionRevocation(sid string) string { return "sid:" + sid }
+func sessionRevocation(sid string) string { return sessionPrefix + sid }
 
 // newRefreshToken returns an opaque refresh token (256 random bits) and the hash
 // under which it is stored. The token has full entropy, so a fast hash is as

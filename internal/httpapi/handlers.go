@@ -271,19 +271,15 @@ func requireToken(logger *slog.Logger, svc *auth.Service, next http.Handler) htt
 			writeError(w, r, logger, err)
 			return
 		}
-		setUserID(r, c.UserID)
-		next.ServeHTTP(w, withClaims(r, c))
+		ri := infoOf(r)
+		if ri == nil { // outside withMiddleware, as in unit tests
+			ri = &requestInfo{}
+			r = r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, ri))
+		}
+		ri.userID, ri.claims = c.UserID, c
+		next.ServeHTTP(w, r)
 	})
 }
 
-// Request-scoped values travel in the context, under an unexported key type.
-type claimsKey struct{}
-
-func withClaims(r *http.Request, c *token.Claims) *http.Request {
-	return r.WithContext(context.WithValue(r.Context(), claimsKey{}, c))
-}
-
-func claimsFrom(r *http.Request) *token.Claims {
-	c, _ := r.Context().Value(claimsKey{}).(*token.Claims)
-	return c
-}
+// claimsFrom returns the token requireToken verified.
+func claimsFrom(r *http.Request) *token.Claims { return infoOf(r).claims }

@@ -69,6 +69,9 @@ type Config struct {
 	Audience string // optional; when set it is issued and required
 	TTL      time.Duration
 	Now      func() time.Time
+	// CacheSize bounds the cache of verified tokens; 0 means DefaultCacheSize,
+	// a negative size turns the cache off.
+	CacheSize int
 }
 
 // Issuer signs access tokens with its current key and verifies them against every
@@ -79,6 +82,7 @@ type Issuer struct {
 	method  jwt.SigningMethod
 	keys    map[string]Key
 	parser  *jwt.Parser
+	cache   *cache
 }
 
 // NewIssuer returns an Issuer that signs with keys[0] and verifies with all of
@@ -131,7 +135,7 @@ func NewIssuer(cfg Config, keys ...Key) (*Issuer, error) {
 	if cfg.Audience != "" {
 		opts = append(opts, jwt.WithAudience(cfg.Audience))
 	}
-	return &Issuer{cfg: cfg, current: keys[0], method: method, keys: byID, parser: jwt.NewParser(opts...)}, nil
+	return &Issuer{cfg: cfg, current: keys[0], method: method, keys: byID, parser: jwt.NewParser(opts...), cache: newCache(cfg.CacheSize)}, nil
 }
 
 // Alg is the signing algorithm.
@@ -169,13 +173,18 @@ func (is *Issuer) Issue(userID int64, email, sessionID string) (string, *Claims,
 	return s, c, nil
 }
 
-// Verify parses and checks a token: the pinned algorithm, one of our keys by kid
+// Verify parses and checks a token (a token verified before, and still
+// unexpired, is taken from a bounded cache): the pinned algorithm, one of our keys by kid
 // (never a key the token names or carries: jku, x5u and jwk are ignored), typ
 // at+jwt, no crit, our issuer (and audience), exp required, nbf and iat honoured.
 // Any failure is ErrInvalid.
 func (is *Issuer) Verify(raw string) (*Claims, error) {
 	if len(raw) > MaxLen {
 		return nil, fmt.Errorf("%w: longer than %d bytes", ErrInvalid, MaxLen)
+	}
+	now := is.cfg.Now()
+	if c, ok := is.cache.get(raw, now); ok {
+		return c, nil
 	}
 	c := new(Claims)
 	t, err := is.parser.ParseWithClaims(raw, c, is.keyFor)
@@ -188,6 +197,7 @@ func (is *Issuer) Verify(raw string) (*Claims, error) {
 	if c.ID == "" || c.Subject != strconv.FormatInt(c.UserID, 10) {
 		return nil, fmt.Errorf("%w: jti missing or sub does not match id", ErrInvalid)
 	}
+	is.cache.put(raw, c, now)
 	return c, nil
 }
 

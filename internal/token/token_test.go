@@ -873,13 +873,56 @@ func BenchmarkIssue(b *testing.B) {
 	}
 }
 
+// BenchmarkVerify verifies the signature every time (the cache off): the cost
+// of a token seen for the first time.
 func BenchmarkVerify(b *testing.B) {
+	cfg := testConfig(testNow)
+	cfg.CacheSize = -1
+	is := newIssuer(b, cfg, newKey(b, "ES256", "k"))
+	raw := issue(b, is)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := is.Verify(raw); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkVerifyCached is a token seen before: the cost on the hot path.
+func BenchmarkVerifyCached(b *testing.B) {
 	is := newIssuer(b, testConfig(testNow), newKey(b, "ES256", "k"))
 	raw := issue(b, is)
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := is.Verify(raw); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestCachedTokenStillExpires: a token verified (and cached) before is refused
+// once it has expired, like any other.
+func TestCachedTokenStillExpires(t *testing.T) {
+	now := testNow
+	cfg := testConfig(now)
+	cfg.Now = func() time.Time { return now }
+	is := newIssuer(t, cfg, newKey(t, "ES256", "k"))
+	raw := issue(t, is)
+	for range 2 {
+		if _, err := is.Verify(raw); err != nil {
+			t.Fatalf("Verify(fresh token): %v", err)
+		}
+	}
+	now = now.Add(cfg.TTL + token.Leeway)
+	if _, err := is.Verify(raw); !errors.Is(err, token.ErrInvalid) {
+		t.Errorf("Verify(cached token after expiry) = %v, want ErrInvalid", err)
+	}
+	// A tampered copy of a cached token is not the cached token.
+	now = testNow
+	tampered := raw[:len(raw)-2] + "AA"
+	if tampered != raw {
+		if _, err := is.Verify(tampered); err == nil {
+			t.Error("Verify(tampered copy of a cached token) = nil error")
 		}
 	}
 }
