@@ -29,7 +29,7 @@ func openApp(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*app
 	if err != nil {
 		return nil, err
 	}
-	if err := st.Migrate(ctx); err != nil {
+	if err := prepareSchema(ctx, st, !cfg.SkipMigrations); err != nil {
 		_ = st.Close()
 		return nil, fmt.Errorf("migrate %s: %w", config.RedactURL(cfg.DatabaseURL), err)
 	}

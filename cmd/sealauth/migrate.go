@@ -40,7 +40,7 @@ func migrateCmd(ctx context.Context, args []string, getenv func(string) string, 
 		return err
 	}
 	defer st.Close()
-	where := redactURL(cfg.DatabaseURL)
+	where := config.RedactURL(cfg.DatabaseURL)
 
 	before, err := st.MigrationStatus(ctx)
 	if err != nil {

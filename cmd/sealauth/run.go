@@ -19,6 +19,7 @@ Usage:
   sealauth serve [flags]          run the server (sealauth serve --help lists every setting)
   sealauth seal --key FILE        seal a password read from stdin with a PEM public key
   sealauth seal --server URL      … with the public key of a running server
+  sealauth migrate [--status]     apply pending database migrations (--status lists them)
   sealauth keys COMMAND           list, rotate, retire, import or generate keys (sealauth keys for help)
   sealauth version                print the version
 `
@@ -34,7 +35,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	cmd, args := args[0], args[1:]
 	switch cmd {
-	case "serve", "keys":
+	case "serve", "keys", "migrate":
 		dotenv, err := config.ReadDotEnv(".env")
 		if err != nil {
 			return err

@@ -51,6 +51,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	limits, closeRedis, err := openLimits(cfg, logger, reg)
+	if err != nil {
+		return err
+	}
+	defer closeRedis()
 	svc := auth.NewService(auth.Deps{
 		Store:       a.store,
 		Opener:      a.ring,
@@ -61,6 +68,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		IdleTimeout: cfg.SessionIdleTimeout,
 		MaxLifetime: cfg.SessionMaxLifetime,
 		ReuseGrace:  cfg.RefreshReuseGrace,
+		Throttle:    limits.Failures,
 	})
 	synced, err := svc.LoadRevocations(ctx)
 	if err != nil {
@@ -71,18 +79,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	limits, closeRedis, err := openLimits(cfg, logger, reg)
-	if err != nil {
-		return err
-	}
-	defer closeRedis()
 	handler := httpapi.NewServer(logger, svc, a.ring, httpapi.Options{
 		CORSOrigins: cfg.CORSOrigins,
 		ClientIP:    clientip.NewResolver(cfg.TrustedProxies),
 		Limiter:     limits.Limiter,
-		Failures:    limits.Failures,
 		RateLimits:  cfg.RateLimits,
 		Metrics:     promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
 	})

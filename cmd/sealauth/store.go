@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -44,7 +43,7 @@ func openStore(ctx context.Context, rawURL string) (store, error) {
 		if scheme == "mysql" {
 			setting = "DATABASE_URL, or DB_HOST, DB_USER, DB_PASSWORD and DB_NAME"
 		}
-		return nil, oneLine{fmt.Errorf("database %s (from %s): %w", redactURL(rawURL), setting, err)}
+		return nil, oneLine{fmt.Errorf("database %s (from %s): %w", config.RedactURL(rawURL), setting, err)}
 	}
 	return s, nil
 }
@@ -134,15 +133,6 @@ func splitPoolParams(rawURL string) (string, pool, error) {
 	}
 	u.RawQuery = q.Encode()
 	return u.String(), p, nil
-}
-
-// passwordParam matches a password given as a query parameter, which libpq's
-// URLs allow.
-var passwordParam = regexp.MustCompile(`([?&]password=)[^&]*`)
-
-// redactURL hides every password of a database URL.
-func redactURL(rawURL string) string {
-	return passwordParam.ReplaceAllString(config.RedactURL(rawURL), "${1}xxxxx")
 }
 
 // oneLine keeps an error on one line, as the command's whole output: drivers

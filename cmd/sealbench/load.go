@@ -26,6 +26,12 @@ type group struct {
 	base  string
 	act   func(*worker, context.Context) // a method expression such as (*worker).profile
 	want  int                            // the status every answer should have
+	// flood marks the overload flood. Its workers ignore Retry-After, as an
+	// abusive client would, and take 503 for a right answer, though not one
+	// counted in req/s: the server is expected to shed what it cannot do.
+	// Other workers are well-behaved clients: after a 429 or 503 they wait as
+	// long as Retry-After says (at most 10 s, and not past the window).
+	flood bool
 }
 
 // stats is what one worker, or a group, saw.
@@ -54,6 +60,7 @@ type worker struct {
 	base   string
 	bearer string // the profile requests' token
 	want   int
+	flood  bool
 	fx     *fixture
 	win    window
 	stats  stats
@@ -99,14 +106,32 @@ func (w *worker) send(ctx context.Context, method, path, bearer string, body []b
 	w.buf.Reset()
 	start := time.Now()
 	resp, err := w.client.Do(req)
-	status := 0
+	status, retryAfter := 0, ""
 	if err == nil {
 		_, err = w.buf.ReadFrom(io.LimitReader(resp.Body, 1<<20))
 		_ = resp.Body.Close()
-		status = resp.StatusCode
+		status, retryAfter = resp.StatusCode, resp.Header.Get("Retry-After")
 	}
 	w.record(ctx, start, status, err)
+	if (status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable) && !w.flood {
+		w.backOff(ctx, retryAfter)
+	}
 	return status, w.buf.Bytes()
+}
+
+// backOff waits as long as a Retry-After of whole seconds says (1 s if it
+// says nothing usable), at most 10 s and not past the end of the window.
+func (w *worker) backOff(ctx context.Context, retryAfter string) {
+	d := time.Second
+	if n, err := strconv.Atoi(retryAfter); err == nil && n >= 0 {
+		d = time.Duration(min(n, 10)) * time.Second
+	}
+	t := time.NewTimer(min(d, time.Until(w.win.t1)))
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
 }
 
 func (w *worker) record(ctx context.Context, start time.Time, status int, err error) {
@@ -154,7 +179,7 @@ func runGroups(ctx context.Context, groups []group, fx *fixture, o options, pid 
 	for gi, g := range groups {
 		for i := range g.conns {
 			w := &worker{client: newClient(o.timeout), base: g.base, bearer: fx.users[i%len(fx.users)].bearer,
-				want: g.want, fx: fx, win: win, stats: newStats()}
+				want: g.want, flood: g.flood, fx: fx, win: win, stats: newStats()}
 			all[gi] = append(all[gi], w)
 			wg.Go(func() {
 				defer w.client.CloseIdleConnections()

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"math"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 )
@@ -62,7 +63,7 @@ func (r *report) references() []string {
 	}
 	b := r.Bcrypt
 	lines = append(lines,
-		fmt.Sprintf("bcrypt limit: %d cores ÷ %s per compare at cost %d (median of %d) = %s req/s", b.Cores, fmtMs(b.CompareMs), b.Cost, b.Samples, fmtRPS(b.LimitRPS)),
+		fmt.Sprintf("bcrypt limit: %d cores ÷ %s of CPU per compare at cost %d (median of %d; %s wall) = %s req/s", b.Cores, fmtMs(b.CompareMs), b.Cost, b.Samples, fmtMs(b.CompareWallMs), fmtRPS(b.LimitRPS)),
 		fmt.Sprintf("RSA-OAEP-SHA256 opening (server side, per login and register): %s; sealing (client side, done before the timed window): %s", fmtMs(r.RSAOpenMs), fmtMs(r.ClientSealMs)))
 	if r.ColdStart != nil {
 		var s []string
@@ -229,7 +230,11 @@ func (r *report) svg() []byte {
 	for p := lo; p <= hi; p++ {
 		px := x(math.Pow(10, p))
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#ddd"/>`+"\n", px, top-4, px, bottom)
-		fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle" fill="#555">%s</text>`+"\n", px, bottom+16, esc(fmtRPS(math.Pow(10, p))))
+		tick := strconv.FormatFloat(math.Pow(10, p), 'g', -1, 64)
+		if p >= 3 {
+			tick = fmtCount(int64(math.Pow(10, p)))
+		}
+		fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle" fill="#555">%s</text>`+"\n", px, bottom+16, tick)
 	}
 	refLine := func(v float64, label, color string) {
 		if v <= 0 {

@@ -59,11 +59,12 @@ func newRunConfig(o options) runConfig {
 // bcryptLimit is the most logins (or registrations) per second the machine
 // could do: cores ÷ the time of one bcrypt comparison.
 type bcryptLimit struct {
-	Cost      int     `json:"cost"`
-	CompareMs float64 `json:"compare_ms"` // median
-	Samples   int     `json:"samples"`
-	Cores     int     `json:"cores"`
-	LimitRPS  float64 `json:"limit_rps"`
+	Cost          int     `json:"cost"`
+	CompareMs     float64 `json:"compare_ms"`      // median CPU time (wall time where CPU time is unknown)
+	CompareWallMs float64 `json:"compare_wall_ms"` // median wall time
+	Samples       int     `json:"samples"`
+	Cores         int     `json:"cores"`
+	LimitRPS      float64 `json:"limit_rps"`
 }
 
 type coldStart struct {
@@ -80,7 +81,8 @@ type scenarioResult struct {
 	// scenario. ProcessMeasured is false with --url.
 	ProcessMeasured  bool    `json:"process_measured"`
 	ServerCPUSeconds float64 `json:"server_cpu_seconds"`
-	CPUPerRequestMs  float64 `json:"server_cpu_ms_per_request"`
+	CPUPerRequestMs  float64 `json:"server_cpu_ms_per_request"` // per answer of any status
+	CPUPerOKMs       float64 `json:"server_cpu_ms_per_ok"`      // per answer with the wanted status
 	PeakRSSMiB       float64 `json:"peak_rss_mib"`
 	ClientCPUSeconds float64 `json:"client_cpu_seconds"` // the load generator's own
 	// OtherCPUSeconds is the CPU time every other process on the machine used
@@ -121,7 +123,7 @@ func summarize(name string, groups []group, r scenarioRun, measured bool) scenar
 	dur := r.win.t1.Sub(r.win.t0).Seconds()
 	res := scenarioResult{Name: name, Available: true, DurationS: dur, ProcessMeasured: measured,
 		ClientCPUSeconds: r.usage.clientCPU.Seconds()}
-	var total int64
+	var total, ok int64
 	for gi, g := range groups {
 		st := newStats()
 		for _, w := range r.workers[gi] {
@@ -135,7 +137,7 @@ func summarize(name string, groups []group, r scenarioRun, measured bool) scenar
 		}
 		for status, n := range st.statuses {
 			gr.Requests += n
-			if status != strconv.Itoa(g.want) {
+			if status != strconv.Itoa(g.want) && (!g.flood || status != "503") {
 				if gr.Unexpected == nil {
 					gr.Unexpected = map[string]int64{}
 				}
@@ -143,6 +145,7 @@ func summarize(name string, groups []group, r scenarioRun, measured bool) scenar
 			}
 		}
 		total += gr.Requests
+		ok += gr.OK
 		res.Groups = append(res.Groups, gr)
 	}
 	if measured {
@@ -150,6 +153,9 @@ func summarize(name string, groups []group, r scenarioRun, measured bool) scenar
 		res.PeakRSSMiB = mib(r.usage.peakRSS)
 		if total > 0 {
 			res.CPUPerRequestMs = ms(r.usage.serverCPU) / float64(total)
+		}
+		if ok > 0 {
+			res.CPUPerOKMs = ms(r.usage.serverCPU) / float64(ok)
 		}
 		// Whatever else ran on the machine meanwhile: other jobs, and the
 		// idle sealauth server during the floor.
@@ -236,8 +242,8 @@ func (r *report) targets(o options) []target {
 		t := name + " ≥ 0.9× bcrypt limit at 16 connections, default cost"
 		if s, g := r.group(name, name); g != nil && g.RatioTo != "" {
 			m := fmt.Sprintf("%.2f× (%s vs %s req/s; %s)", g.Ratio, fmtRPS(g.RPS), fmtRPS(r.Bcrypt.LimitRPS), conds(g.Connections))
-			if s.CPUPerRequestMs > 0 {
-				m += fmt.Sprintf("; by server CPU per request %.2f× (%s per %s vs %s per compare)", r.Bcrypt.CompareMs/s.CPUPerRequestMs, fmtMs(s.CPUPerRequestMs), name, fmtMs(r.Bcrypt.CompareMs))
+			if s.CPUPerOKMs > 0 {
+				m += fmt.Sprintf("; by server CPU %.2f× (%s per successful %s, rejected ones included, vs %s per compare)", r.Bcrypt.CompareMs/s.CPUPerOKMs, fmtMs(s.CPUPerOKMs), name, fmtMs(r.Bcrypt.CompareMs))
 			}
 			add(t, m, judge(g.Ratio >= 0.9, g.Connections == 16 && defaultCost))
 		} else {
@@ -245,9 +251,9 @@ func (r *report) targets(o options) []target {
 		}
 	}
 	const rsaTarget = "RSA opening ≤ 5% of login CPU time"
-	if s, g := r.group("login", "login"); g != nil && s.CPUPerRequestMs > 0 {
-		share := r.RSAOpenMs / s.CPUPerRequestMs
-		add(rsaTarget, fmt.Sprintf("%.1f%% (%.2f ms of %.1f ms server CPU per login; estimate)", 100*share, r.RSAOpenMs, s.CPUPerRequestMs), judge(share <= 0.05, defaultCost))
+	if s, g := r.group("login", "login"); g != nil && s.CPUPerOKMs > 0 {
+		share := r.RSAOpenMs / s.CPUPerOKMs
+		add(rsaTarget, fmt.Sprintf("%.1f%% (%s of %s server CPU per successful login; estimate)", 100*share, fmtMs(r.RSAOpenMs), fmtMs(s.CPUPerOKMs)), judge(share <= 0.05, defaultCost))
 	} else {
 		missing(rsaTarget)
 	}
@@ -256,9 +262,9 @@ func (r *report) targets(o options) []target {
 		_, flood := r.group("overload", "login")
 		add(overloadTarget, fmt.Sprintf("p99 %s (%d login + %d /profile connections)", fmtMs(probe.P99Ms), flood.Connections, probe.Connections),
 			judge(probe.P99Ms > 0 && probe.P99Ms < 50 && probe.Unexpected == nil, flood.Connections >= 256))
-		add("overload: every login answered (200 or a fast 503) within the client timeout",
+		add("overload: every login answered 200 or a fast 503, within the client timeout",
 			fmt.Sprintf("%s in %.0f s; p99 %s", fmtStatuses(flood.Statuses), s.DurationS, fmtMs(flood.P99Ms)),
-			judge(flood.Statuses["timeout"] == 0 && flood.Statuses["error"] == 0, flood.Connections >= 256))
+			judge(flood.Unexpected == nil, flood.Connections >= 256))
 		if s.ProcessMeasured {
 			add("overload: memory stays bounded", fmt.Sprintf("peak RSS %.1f MiB", s.PeakRSSMiB), "info")
 		}
@@ -309,8 +315,10 @@ func fmtMs(v float64) string {
 	switch {
 	case v <= 0:
 		return "—"
+	case v < 0.01:
+		return fmt.Sprintf("%.1f µs", v*1000)
 	case v < 1:
-		return fmt.Sprintf("%.2f ms", v)
+		return fmt.Sprintf("%.0f µs", v*1000)
 	case v < 100:
 		return fmt.Sprintf("%.1f ms", v)
 	case v < 1000:

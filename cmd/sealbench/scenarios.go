@@ -17,12 +17,15 @@ func (w *worker) profileInvalid(ctx context.Context) {
 	w.send(ctx, http.MethodGet, "/api/auth/profile", w.fx.badBearer, nil)
 }
 
+// login logs the users in in turn, so that no account has more than a few
+// attempts in flight: the server counts an attempt as a failure until it
+// succeeds, and throttles an account with 10 of them.
 func (w *worker) login(ctx context.Context) {
 	w.send(ctx, http.MethodPost, "/api/auth/login", "", pick(w.fx.loginBodies, w.fx.cursor.Add(1)))
 }
 
 func (w *worker) loginWrong(ctx context.Context) {
-	w.send(ctx, http.MethodPost, "/api/auth/login", "", pick(w.fx.wrongBodies, w.fx.cursor.Add(1)))
+	w.send(ctx, http.MethodPost, "/api/auth/login", "", w.fx.wrongBody(w.fx.wrongSeq.Add(1)))
 }
 
 func (w *worker) register(ctx context.Context) {
@@ -108,7 +111,9 @@ func (h *harness) groups(name string) ([]group, string) {
 		}
 		return append([]group{kind("profile", max(rest, 1))}, gs...), note
 	case "overload":
-		return []group{kind("login", o.overloadConns), kind("profile", o.probeConns)}, ""
+		flood := kind("login", o.overloadConns)
+		flood.flood = true
+		return []group{flood, kind("profile", o.probeConns)}, ""
 	}
 	return []group{kind(name, o.conns(name))}, ""
 }

@@ -91,7 +91,12 @@ func TestRunEndToEnd(t *testing.T) {
 			if g.OK <= 0 || g.RPS <= 0 || g.P50Ms <= 0 || g.P50Ms > g.P90Ms || g.P90Ms > g.P99Ms || g.P99Ms > g.MaxMs {
 				t.Errorf("%s: ok %d, %v req/s, p50 %v p90 %v p99 %v max %v ms; want positive and ordered", g.Label, g.OK, g.RPS, g.P50Ms, g.P90Ms, g.P99Ms, g.MaxMs)
 			}
-			if g.Unexpected != nil {
+			switch {
+			case g.Label == "overload/login" && onlyThrottled(g.Unexpected):
+				// The flood may make the server throttle accounts; that is
+				// the server's business, not a fault of the harness.
+				t.Logf("%s: %v", g.Label, g.Unexpected)
+			case g.Unexpected != nil:
 				t.Errorf("%s: unexpected answers %v", g.Label, g.Unexpected)
 			}
 		}
@@ -127,6 +132,15 @@ func TestRunEndToEnd(t *testing.T) {
 	if err := wellFormed(svg); err != nil {
 		t.Errorf("benchmarks.svg: %v", err)
 	}
+}
+
+func onlyThrottled(unexpected map[string]int64) bool {
+	for status := range unexpected {
+		if status != "429" {
+			return false
+		}
+	}
+	return true
 }
 
 func wellFormed(doc []byte) error {

@@ -30,6 +30,17 @@ type Tokens interface {
 	TTL() time.Duration
 }
 
+// Throttle slows down password guessing on one account; the ratelimit
+// package's Failures implement it (in memory, or shared through Redis).
+type Throttle interface {
+	// Check returns how long the key is still throttled, recording nothing.
+	Check(ctx context.Context, key string) (time.Duration, error)
+	// Attempt counts an attempt as a failure until Reset, unless the key is
+	// throttled, and returns how long it is throttled.
+	Attempt(ctx context.Context, key string) (time.Duration, error)
+	Reset(ctx context.Context, key string) error
+}
+
 // Deps are what a Service is built from.
 type Deps struct {
 	Store  Store
@@ -44,9 +55,11 @@ type Deps struct {
 	LegacyPKCS1 bool
 	// Session lifetimes; zero means the Default values.
 	IdleTimeout, MaxLifetime, ReuseGrace time.Duration
+	// Throttle, if set, throttles logins per account.
+	Throttle Throttle
 	// HashWorkers bounds concurrent password work (opening and bcrypt);
 	// HashQueue bounds the requests waiting for a worker. Zero means the
-	// number of cores and four times that.
+	// number of cores and eight times that.
 	HashWorkers, HashQueue int
 }
 
@@ -211,11 +224,58 @@ func (s *Service) Login(ctx context.Context, in LoginInput, c Client) (Login, er
 	if msg := validateEmail(email); msg != "" {
 		return Login{}, &Error{Code: CodeValidation, Detail: "Validation failed", Fields: []FieldError{{Field: "email", Message: msg}}}
 	}
+	// While the account is throttled, answer before any RSA or bcrypt work.
+	key := "login:account:" + email
+	if err := s.throttle(ctx, key, false); err != nil {
+		return Login{}, err
+	}
 	release, err := s.work.acquire(ctx)
 	if err != nil {
 		return Login{}, err
 	}
 	defer release()
+	// Counted now, as a failure until it succeeds, so that parallel guesses
+	// cannot all pass the check above; a request refused as busy is not counted.
+	if err := s.throttle(ctx, key, true); err != nil {
+		return Login{}, err
+	}
+	l, err := s.login(ctx, in, email, c)
+	if err == nil && s.Throttle != nil {
+		if err := s.Throttle.Reset(ctx, key); err != nil {
+			s.Logger.WarnContext(ctx, "login throttle reset failed", "err", err)
+		}
+	}
+	return l, err
+}
+
+// throttle returns 429 while the account key is throttled; with count, the
+// attempt is counted too.
+func (s *Service) throttle(ctx context.Context, key string, count bool) error {
+	if s.Throttle == nil {
+		return nil
+	}
+	check := s.Throttle.Check
+	if count {
+		check = s.Throttle.Attempt
+	}
+	wait, err := check(ctx, key)
+	if err != nil {
+		// Only a misconfigured limit errs; failing open keeps logins working.
+		s.Logger.WarnContext(ctx, "login throttle failed", "err", err)
+		return nil
+	}
+	if wait > 0 {
+		return RateLimited(wait)
+	}
+	return nil
+}
+
+// RateLimited is the error for a request over a limit, to retry after wait.
+func RateLimited(wait time.Duration) *Error {
+	return &Error{Code: CodeRateLimited, Detail: "Too many requests; try again later.", RetryAfter: wait}
+}
+
+func (s *Service) login(ctx context.Context, in LoginInput, email string, c Client) (Login, error) {
 	pw, perr := s.open(in.KID, in.Password)
 	if perr != nil {
 		if s.LegacyPKCS1 && perr.Code == CodeInvalidSealed {
@@ -258,14 +318,18 @@ func (s *Service) rehash(ctx context.Context, id int64, pw string) {
 	s.Logger.InfoContext(ctx, "password hash upgraded", "user_id", id, "cost", s.Hasher.Cost())
 }
 
-// Authenticate verifies a bearer token and checks that it was not revoked.
-func (s *Service) Authenticate(raw string) (*token.Claims, error) {
+// Authenticate verifies a bearer token, checks that it was not revoked and that
+// its user still exists (an access token can outlive its user's row).
+func (s *Service) Authenticate(ctx context.Context, raw string) (*token.Claims, error) {
 	c, err := s.Tokens.Verify(raw)
 	if err != nil {
 		return nil, wrapError(CodeInvalidToken, detailInvalidToken, err)
 	}
 	if s.revoked.revoked(c.ID, c.SessionID) {
 		return nil, errInvalidToken
+	}
+	if _, err := s.Profile(ctx, c); err != nil {
+		return nil, err
 	}
 	return c, nil
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/sealauth/sealauth/internal/password"
@@ -60,7 +61,7 @@ func (s *Service) startSession(ctx context.Context, u User, c Client) (Login, er
 		CreatedAt:  now,
 		LastUsedAt: now,
 		ExpiresAt:  now.Add(s.maxLifetime()),
-		UserAgent:  truncate(c.UserAgent, 256),
+		UserAgent:  truncate(strings.ToValidUTF8(c.UserAgent, "\uFFFD"), 256),
 		IP:         c.IP,
 	}
 	refresh, hash := newRefreshToken()
@@ -125,14 +126,17 @@ func (s *Service) endSessions(ctx context.Context, userID int64, ids []string) e
 	// An access token of the session lives at most its TTL (plus leeway) from now.
 	exp := now.Add(s.Tokens.TTL() + token.Leeway)
 	for _, id := range ids {
+		// The session first: should the second write fail, what survives is
+		// an access token for the rest of its short life, never a refresh
+		// token that could renew the session; a retried logout finishes it.
+		if err := s.Store.RevokeSession(ctx, userID, id, now); err != nil && !errors.Is(err, ErrNotFound) {
+			return storeError(err)
+		}
 		r := Revocation{JTI: sessionRevocation(id), ExpiresAt: exp, RevokedAt: now}
 		if err := s.Store.RevokeToken(ctx, r); err != nil {
 			return storeError(err)
 		}
 		s.revoked.add(r.JTI, r.ExpiresAt)
-		if err := s.Store.RevokeSession(ctx, userID, id, now); err != nil && !errors.Is(err, ErrNotFound) {
-			return storeError(err)
-		}
 	}
 	return nil
 }

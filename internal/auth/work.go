@@ -23,9 +23,11 @@ func newWorkLimiter(workers, queue int) *workLimiter {
 		workers = runtime.GOMAXPROCS(0)
 	}
 	if queue <= 0 {
-		queue = 4 * workers
+		// Room for a steady 16 concurrent logins on 2 cores: each waits for at
+		// most 7 bcrypt compares ahead of it, about 2 s at cost 12.
+		queue = 8 * workers
 	}
-	return &workLimiter{slots: make(chan struct{}, workers), maxWaiting: int64(queue), maxWait: time.Second}
+	return &workLimiter{slots: make(chan struct{}, workers), maxWaiting: int64(queue), maxWait: 3 * time.Second}
 }
 
 var errBusy = &Error{Code: CodeServiceUnavailable, Detail: "The server is busy; try again shortly.", RetryAfter: time.Second}

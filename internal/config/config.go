@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -24,9 +25,10 @@ import (
 
 // Config is the server's configuration.
 type Config struct {
-	Addr        string
-	DataDir     string
-	DatabaseURL string // "" means the SQLite file in DataDir
+	Addr           string
+	DataDir        string
+	DatabaseURL    string // "" means the SQLite file in DataDir
+	SkipMigrations bool
 
 	SealingKeyFile    string // RSA private key; "" means DataDir/sealing_key.pem
 	SigningKeyFile    string // JWT signing key; "" means DataDir/signing_key.pem
@@ -78,7 +80,8 @@ type setting struct {
 var settings = []setting{
 	{flag: "addr", env: "SEALAUTH_ADDR", def: "127.0.0.1:8000", usage: "address to listen on"},
 	{flag: "data-dir", env: "SEALAUTH_DATA_DIR", def: "./data", usage: "directory for the SQLite database and generated keys (created 0700)"},
-	{flag: "database-url", env: "DATABASE_URL", def: "", usage: "database: sqlite:PATH (default: sqlite:<data-dir>/sealauth.db)", secret: true},
+	{flag: "database-url", env: "DATABASE_URL", def: "", usage: "database: sqlite:PATH, mysql://USER:PASS@HOST:3306/DB or postgres://USER:PASS@HOST:5432/DB (default: sqlite:<data-dir>/sealauth.db)", secret: true}, // #nosec G101 -- a usage text naming placeholders
+	{flag: "skip-migrations", env: "SEALAUTH_SKIP_MIGRATIONS", def: "false", usage: "do not apply pending migrations at start; refuse to start while any is pending (run sealauth migrate as a deploy step)"},
 	{flag: "db-host", env: "DB_HOST", def: "", usage: "the tutorial's MySQL settings, used when DATABASE_URL is unset: host[:port]"},
 	{flag: "db-user", env: "DB_USER", def: "root", usage: "MySQL user (with DB_HOST)"},
 	{flag: "db-password", env: "DB_PASSWORD", def: "", usage: "MySQL password (with DB_HOST)", secret: true},
@@ -175,6 +178,9 @@ func build(get func(string) string) (*Config, error) {
 	}
 	var errs []error
 	var err error
+	if c.SkipMigrations, err = strconv.ParseBool(get("skip-migrations")); err != nil {
+		errs = append(errs, fmt.Errorf("SEALAUTH_SKIP_MIGRATIONS must be true or false"))
+	}
 	if c.LegacyPKCS1, err = strconv.ParseBool(get("legacy-pkcs1")); err != nil {
 		errs = append(errs, fmt.Errorf("SEALAUTH_LEGACY_PKCS1 must be true or false"))
 	}
@@ -310,8 +316,10 @@ func tutorialMySQLURL(host, user, pass, name string) string {
 	return u.String()
 }
 
-// RedactURL hides the password of a database URL.
+// RedactURL hides every password of a database or Redis URL: the one in the
+// user info, and a password query parameter (which libpq's URLs allow).
 func RedactURL(u string) string {
+	u = passwordParam.ReplaceAllString(u, "${1}xxxxx")
 	scheme, rest, ok := strings.Cut(u, "://")
 	if !ok {
 		return u
@@ -326,6 +334,8 @@ func RedactURL(u string) string {
 	}
 	return scheme + "://" + user + ":xxxxx" + rest[at:]
 }
+
+var passwordParam = regexp.MustCompile(`([?&]password=)[^&]*`)
 
 // ReadDotEnv reads KEY=VALUE lines from path, as the tutorial's .env has them:
 // blank lines and # comments are skipped, an "export " prefix and matching

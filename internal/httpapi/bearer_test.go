@@ -1,15 +1,18 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sealauth/sealauth/internal/auth"
+	"github.com/sealauth/sealauth/internal/store/sqlite"
 	"github.com/sealauth/sealauth/internal/token"
 )
 
@@ -80,14 +83,34 @@ func bearerFuzzIssuer(t testing.TB) *token.Issuer {
 	return is
 }
 
-func TestRequireToken(t *testing.T) {
-	t.Parallel()
+// bearerService is a service on a real store with one user, and a valid token
+// of that user: requireToken also checks that the token's user exists.
+func bearerService(t testing.TB) (*auth.Service, string) {
+	t.Helper()
 	is := bearerFuzzIssuer(t)
-	raw, _, err := is.Issue(7, "ada@example.com", "")
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "users.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	if err := st.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	u := auth.User{Name: "Ada", Email: "ada@example.com", PasswordHash: "$2b$04$x", CreatedAt: bearerFuzzNow}
+	if err := st.CreateUser(context.Background(), &u); err != nil {
+		t.Fatal(err)
+	}
+	raw, _, err := is.Issue(u.ID, u.Email, "")
 	if err != nil {
 		t.Fatalf("Issue: %v", err)
 	}
-	h := requireToken(slog.New(slog.DiscardHandler), auth.NewService(auth.Deps{Tokens: is}), echoUserID())
+	return auth.NewService(auth.Deps{Tokens: is, Store: st, Now: func() time.Time { return bearerFuzzNow }}), raw
+}
+
+func TestRequireToken(t *testing.T) {
+	t.Parallel()
+	svc, raw := bearerService(t)
+	h := requireToken(slog.New(slog.DiscardHandler), svc, echoUserID())
 	tests := []struct {
 		name   string
 		header []string
@@ -144,12 +167,7 @@ func serveAuthorization(h http.Handler, values []string) (int, problem) {
 }
 
 func FuzzBearer(f *testing.F) {
-	is := bearerFuzzIssuer(f)
-	raw, _, err := is.Issue(7, "ada@example.com", "")
-	if err != nil {
-		f.Fatalf("Issue: %v", err)
-	}
-	svc := auth.NewService(auth.Deps{Tokens: is})
+	svc, raw := bearerService(f)
 	h := requireToken(slog.New(slog.DiscardHandler), svc, echoUserID())
 	for _, s := range []string{
 		"Bearer " + raw,
@@ -178,7 +196,7 @@ func FuzzBearer(f *testing.F) {
 			if len(header) > maxAuthorization || len(header) < len("Bearer x") || !strings.EqualFold(header[:len("Bearer ")], "Bearer ") {
 				t.Fatalf("bearer(%q) accepted a header that is too long or not of the Bearer scheme", header)
 			}
-			if _, err := svc.Authenticate(tok); err != nil {
+			if _, err := svc.Authenticate(context.Background(), tok); err != nil {
 				if auth.ErrorCode(err) != auth.CodeInvalidToken {
 					t.Fatalf("Authenticate(%q) = %v, want code %q", tok, err, auth.CodeInvalidToken)
 				}

@@ -21,20 +21,22 @@ const MaxBodyBytes = 64 << 10
 // maxJSONDepth bounds nesting; no request of ours nests at all.
 const maxJSONDepth = 32
 
-func writeJSON(w http.ResponseWriter, status int, contentType string, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		// Only our own types are encoded here, so this is a bug, not input.
-		http.Error(w, `{"detail":"Internal server error","code":"internal"}`, http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", contentType)
+var (
+	contentJSON    = []string{"application/json"}
+	contentProblem = []string{"application/problem+json"}
+)
+
+// writeJSON encodes v straight into the response; net/http computes the
+// Content-Length of a body this small. v is always one of our own types, which
+// cannot fail to encode.
+func writeJSON(w http.ResponseWriter, status int, contentType []string, v any) {
+	w.Header()["Content-Type"] = contentType
 	w.WriteHeader(status)
-	_, _ = w.Write(append(b, '\n'))
+	_ = json.NewEncoder(w).Encode(v)
 }
 
 func encode(w http.ResponseWriter, status int, v any) {
-	writeJSON(w, status, "application/json", v)
+	writeJSON(w, status, contentJSON, v)
 }
 
 func invalidJSON(detail string, err error) *auth.Error {
@@ -138,6 +140,11 @@ func checkStructure(body []byte) error {
 		case json.Delim('}'), json.Delim(']'):
 			stack = stack[:top]
 		default:
+			if tok == nil {
+				// encoding/json leaves a field as it was for null, so a null
+				// would be obeyed as if the member were absent.
+				return invalidJSON("The body has a null value; leave the member out instead.", nil)
+			}
 			if top >= 0 && stack[top].object {
 				stack[top].isKey = true
 			}

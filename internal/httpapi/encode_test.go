@@ -75,8 +75,8 @@ func TestDecode(t *testing.T) {
 		{name: "escaped NUL", body: `{"name":"a\u0000b"}`, want: registerBody{Name: "a\x00b"}},
 		// encoding/json turns an escaped lone surrogate into U+FFFD.
 		{name: "escaped lone surrogate", body: `{"name":"\ud800"}`, want: registerBody{Name: "\uFFFD"}},
-		// null leaves a string field empty, as encoding/json does.
-		{name: "null value", body: `{"name":null}`},
+		// encoding/json would treat null as an absent member; we refuse it.
+		{name: "null value", body: `{"name":null}`, wantCode: auth.CodeInvalidJSON},
 		{name: "body of exactly MaxBodyBytes", body: atLimit, want: registerBody{Name: strings.Repeat("a", MaxBodyBytes-len(`{"name":""}`))}},
 
 		{name: "duplicate key", body: `{"name":"a","name":"b"}`, wantCode: auth.CodeInvalidJSON},
@@ -184,7 +184,8 @@ func TestCheckStructure(t *testing.T) {
 		body string
 		ok   bool
 	}{
-		{"flat object", `{"a":1,"b":"x","c":true,"d":null}`, true},
+		{"flat object", `{"a":1,"b":"x","c":true}`, true},
+		{"null member", `{"a":null}`, false},
 		{"nested objects and arrays", `{"a":{"b":[1,{"c":2}],"d":{}},"e":[]}`, true},
 		{"same key at different levels", `{"a":{"a":{"a":1}}}`, true},
 		{"same key in sibling objects", `{"a":[{"k":1},{"k":2}],"b":{"k":3}}`, true},

@@ -78,5 +78,5 @@ func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 		Code:   e.Code,
 		Errors: e.Fields,
 	}
-	writeJSON(w, status, "application/problem+json", p)
+	writeJSON(w, status, contentProblem, p)
 }

@@ -109,16 +109,11 @@ func handleLogin(logger *slog.Logger, svc *auth.Service, lm *limits) http.Handle
 			writeError(w, r, logger, err)
 			return
 		}
-		if err := lm.accountAttempt(r, in.Email); err != nil {
-			writeError(w, r, logger, err)
-			return
-		}
 		l, err := svc.Login(r.Context(), in, auth.Client{UserAgent: r.UserAgent(), IP: lm.clientAddr(r)})
 		if err != nil {
 			writeError(w, r, logger, err)
 			return
 		}
-		lm.accountSucceeded(r, in.Email)
 		writeTokens(w, r, l)
 	})
 }
@@ -266,7 +261,7 @@ func requireToken(logger *slog.Logger, svc *auth.Service, next http.Handler) htt
 			writeError(w, r, logger, &auth.Error{Code: auth.CodeInvalidToken, Detail: "Send the access token as Authorization: Bearer <token>."})
 			return
 		}
-		c, err := svc.Authenticate(raw)
+		c, err := svc.Authenticate(r.Context(), raw)
 		if err != nil {
 			writeError(w, r, logger, err)
 			return

@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"time"
 
 	"github.com/sealauth/sealauth/internal/auth"
 	"github.com/sealauth/sealauth/internal/clientip"
@@ -12,29 +11,18 @@ import (
 	"github.com/sealauth/sealauth/internal/ratelimit"
 )
 
-// Limiter and Failures are what the handlers need of the rate limiter; the
-// ratelimit package's memory, Redis and fallback implementations provide them.
-type (
-	Limiter interface {
-		Allow(ctx context.Context, key string, l ratelimit.Limit) (ratelimit.Result, error)
-	}
-	Failures interface {
-		Attempt(ctx context.Context, key string) (time.Duration, error)
-		Reset(ctx context.Context, key string) error
-	}
-)
+// Limiter is what the handlers need of the rate limiter; the ratelimit
+// package's memory, Redis and fallback implementations provide it.
+type Limiter interface {
+	Allow(ctx context.Context, key string, l ratelimit.Limit) (ratelimit.Result, error)
+}
 
 // limits applies the rate limits; a nil limits limits nothing.
 type limits struct {
-	logger   *slog.Logger
-	ip       *clientip.Resolver
-	limiter  Limiter
-	failures Failures
-	cfg      config.RateLimits
-}
-
-func rateLimited(retry time.Duration) *auth.Error {
-	return &auth.Error{Code: auth.CodeRateLimited, Detail: "Too many requests; try again later.", RetryAfter: retry}
+	logger  *slog.Logger
+	ip      *clientip.Resolver
+	limiter Limiter
+	cfg     config.RateLimits
 }
 
 // perIP refuses the request with 429 when its client address is over l. The
@@ -58,35 +46,12 @@ func (lm *limits) perIP(name string, l ratelimit.Limit, next http.Handler) http.
 		}
 		ratelimit.SetHeaders(w.Header(), name, res)
 		if !res.Allowed {
-			writeError(w, r, lm.logger, rateLimited(res.RetryAfter))
+			writeError(w, r, lm.logger, auth.RateLimited(res.RetryAfter))
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
 }
-
-// accountAttempt counts a login attempt for the account before any RSA or
-// bcrypt work: while the account is throttled even the right password gets
-// 429. The attempt counts as a failure until accountSucceeded resets it, so
-// concurrent guesses cannot slip past the check together.
-func (lm *limits) accountAttempt(r *http.Request, email string) error {
-	if lm == nil || lm.failures == nil {
-		return nil
-	}
-	wait, err := lm.failures.Attempt(r.Context(), accountKey(email))
-	if err == nil && wait > 0 {
-		return rateLimited(wait)
-	}
-	return nil
-}
-
-func (lm *limits) accountSucceeded(r *http.Request, email string) {
-	if lm != nil && lm.failures != nil {
-		_ = lm.failures.Reset(r.Context(), accountKey(email))
-	}
-}
-
-func accountKey(email string) string { return "login:account:" + auth.NormalizeEmail(email) }
 
 // clientAddr is the client's address as the session list shows it.
 func (lm *limits) clientAddr(r *http.Request) string {

@@ -28,9 +28,8 @@ type Options struct {
 	// ClientIP resolves client addresses (behind trusted proxies); nil means
 	// the socket peer.
 	ClientIP *clientip.Resolver
-	// Limiter and Failures enforce RateLimits; nil Limiter: no rate limits.
+	// Limiter enforces RateLimits; nil: no rate limits.
 	Limiter    Limiter
-	Failures   Failures
 	RateLimits config.RateLimits
 	// Metrics serves GET /metrics when set.
 	Metrics http.Handler
@@ -41,7 +40,7 @@ func NewServer(logger *slog.Logger, svc *auth.Service, keys Keys, opt Options) h
 	mux := http.NewServeMux()
 	var lm *limits
 	if opt.Limiter != nil {
-		lm = &limits{logger: logger, ip: opt.ClientIP, limiter: opt.Limiter, failures: opt.Failures, cfg: opt.RateLimits}
+		lm = &limits{logger: logger, ip: opt.ClientIP, limiter: opt.Limiter, cfg: opt.RateLimits}
 	} else if opt.ClientIP != nil {
 		lm = &limits{logger: logger, ip: opt.ClientIP}
 	}

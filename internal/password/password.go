@@ -72,19 +72,22 @@ var commonPasswords = sync.OnceValue(func() map[string]struct{} {
 // Hasher hashes and checks passwords with bcrypt at a fixed cost.
 type Hasher struct {
 	cost  int
-	dummy []byte // a real hash at cost, compared against when no user exists
+	dummy func() []byte // a real hash at cost, compared against when no user exists
 }
 
 // NewHasher returns a Hasher for cost (bcrypt.MinCost to bcrypt.MaxCost). It
-// computes one hash up front so that Dummy costs the same as a real comparison.
+// starts computing the hash Dummy compares against in the background: the
+// server need not wait for it to start, and it is ready long before a login.
 func NewHasher(cost int) (*Hasher, error) {
 	if cost < bcrypt.MinCost || cost > bcrypt.MaxCost {
 		return nil, fmt.Errorf("bcrypt cost %d is outside %d..%d", cost, bcrypt.MinCost, bcrypt.MaxCost)
 	}
-	dummy, err := bcrypt.GenerateFromPassword([]byte("sealauth dummy password"), cost)
-	if err != nil {
-		return nil, err
-	}
+	dummy := sync.OnceValue(func() []byte {
+		// Only an invalid cost can fail, and it was checked above.
+		h, _ := bcrypt.GenerateFromPassword([]byte("sealauth dummy password"), cost)
+		return h
+	})
+	go dummy()
 	return &Hasher{cost: cost, dummy: dummy}, nil
 }
 
@@ -111,7 +114,7 @@ func (h *Hasher) Compare(hash, pw string) error {
 // Dummy spends the time of one comparison, so that a login for an unknown email
 // takes as long as one with a wrong password.
 func (h *Hasher) Dummy(pw string) {
-	_ = bcrypt.CompareHashAndPassword(h.dummy, []byte(pw))
+	_ = bcrypt.CompareHashAndPassword(h.dummy(), []byte(pw))
 }
 
 // NeedsRehash reports whether hash was made at a lower cost than configured, so a

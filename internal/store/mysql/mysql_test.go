@@ -1,6 +1,7 @@
 package mysql_test
 
 import (
+	"database/sql"
 	"errors"
 	"strings"
 	"testing"
@@ -126,5 +127,52 @@ func TestClosedStoreIsUnavailable(t *testing.T) {
 	}
 	if _, err := s.UserByID(t.Context(), 1); !errors.Is(err, auth.ErrUnavailable) {
 		t.Errorf("UserByID after Close: err = %v, want ErrUnavailable", err)
+	}
+}
+
+// TestLookupsUseIndexes checks the plans of the lookups that every login and
+// profile request makes: one row read through a unique key, whatever the number
+// of users (BenchmarkLookups measures it with a million).
+func TestLookupsUseIndexes(t *testing.T) {
+	url := mysqltest.NewDatabase(t, "")
+	if err := open(t, url, mysql.Options{}).Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	db := mysqltest.DB(t, url)
+	if _, err := db.ExecContext(t.Context(), `INSERT INTO users (name, email, password, created_at) VALUES
+		('a', 'a@example.com', 'x', NOW()), ('b', 'b@example.com', 'x', NOW()), ('c', 'c@example.com', 'x', NOW())`); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		query string
+		args  []any
+		key   string
+	}{
+		{query: mysql.QueryUserByEmail, args: []any{"b@example.com", "b@example.com"}, key: "email"},
+		{query: mysql.QueryUserByID, args: []any{2}, key: "PRIMARY"},
+	} {
+		rows, err := db.QueryContext(t.Context(), "EXPLAIN "+tt.query, tt.args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols, _ := rows.Columns()
+		for rows.Next() {
+			vals := make([]sql.NullString, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			plan := map[string]string{}
+			for i, c := range cols {
+				plan[c] = vals[i].String
+			}
+			if plan["key"] != tt.key || (plan["type"] != "const" && plan["type"] != "eq_ref") {
+				t.Errorf("EXPLAIN %s: type %q key %q, want a const look-up through %s", tt.query, plan["type"], plan["key"], tt.key)
+			}
+		}
+		rows.Close()
 	}
 }

@@ -12,6 +12,13 @@ import (
 // scanUser): only rows the tutorial wrote can hold NULLs.
 const userColumns = "id, COALESCE(name, ''), COALESCE(email, ''), COALESCE(password, ''), created_at"
 
+// The lookups of every login and profile request; a test checks that they use
+// the unique key on email and the primary key.
+const (
+	queryUserByEmail = "SELECT " + userColumns + " FROM users WHERE email = ? AND CAST(LOWER(email) AS BINARY) = CAST(LOWER(?) AS BINARY)"
+	queryUserByID    = "SELECT " + userColumns + " FROM users WHERE id = ?"
+)
+
 // CreateUser inserts u and sets u.ID. A duplicate email, in any case, yields
 // auth.ErrEmailTaken.
 func (s *Store) CreateUser(ctx context.Context, u *auth.User) error {
@@ -44,8 +51,7 @@ func (s *Store) CreateUser(ctx context.Context, u *auth.User) error {
 func (s *Store) UserByEmail(ctx context.Context, email string) (auth.User, error) {
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
-	u, err := scanUser(s.db.QueryRowContext(ctx, "SELECT "+userColumns+
-		" FROM users WHERE email = ? AND CAST(LOWER(email) AS BINARY) = CAST(LOWER(?) AS BINARY)", email, email))
+	u, err := scanUser(s.db.QueryRowContext(ctx, queryUserByEmail, email, email))
 	if err != nil {
 		return auth.User{}, s.wrap("user by email", err)
 	}
@@ -56,7 +62,7 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (auth.User, error
 func (s *Store) UserByID(ctx context.Context, id int64) (auth.User, error) {
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
-	u, err := scanUser(s.db.QueryRowContext(ctx, "SELECT "+userColumns+" FROM users WHERE id = ?", id))
+	u, err := scanUser(s.db.QueryRowContext(ctx, queryUserByID, id))
 	if err != nil {
 		return auth.User{}, s.wrap("user by id", err)
 	}

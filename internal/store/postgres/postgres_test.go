@@ -122,3 +122,45 @@ func TestClosedStoreIsUnavailable(t *testing.T) {
 		t.Errorf("UserByID after Close: err = %v, want ErrUnavailable", err)
 	}
 }
+
+// TestLookupsUseIndexes checks the plans of the lookups that every login and
+// profile request makes: an index scan of the unique index on lower(email) and
+// of the primary key, whatever the number of users (BenchmarkLookups measures it
+// with a million).
+func TestLookupsUseIndexes(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	if err := open(t, url, postgres.Options{}).Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	db := pgtest.DB(t, url)
+	// Enough rows that a sequential scan would cost more than the index.
+	if _, err := db.ExecContext(t.Context(), `
+		INSERT INTO users (name, email, password, created_at)
+		SELECT 'u', 'user' || k || '@example.com', 'x', now() FROM generate_series(1, 5000) AS k;
+		ANALYZE users`); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		query, arg, index string
+	}{
+		{query: postgres.QueryUserByEmail, arg: "User42@Example.com", index: "users_email_lower"},
+		{query: postgres.QueryUserByID, arg: "42", index: "users_pkey"},
+	} {
+		rows, err := db.QueryContext(t.Context(), "EXPLAIN "+tt.query, tt.arg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			var line string
+			if err := rows.Scan(&line); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, line)
+		}
+		rows.Close()
+		if !strings.Contains(plan[0], "Index Scan using "+tt.index) {
+			t.Errorf("EXPLAIN %s:\n%s\nwant an index scan using %s", tt.query, strings.Join(plan, "\n"), tt.index)
+		}
+	}
+}

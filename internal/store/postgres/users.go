@@ -10,6 +10,14 @@ import (
 
 const userColumns = "id, name, email, password, created_at"
 
+// The lookups of every login and profile request; a test checks that they use
+// the unique index on lower(email), the expression compared here, and the
+// primary key.
+const (
+	queryUserByEmail = "SELECT " + userColumns + " FROM users WHERE lower(email) = lower($1)"
+	queryUserByID    = "SELECT " + userColumns + " FROM users WHERE id = $1"
+)
+
 // CreateUser inserts u and sets u.ID. A duplicate email, in any case, yields
 // auth.ErrEmailTaken.
 func (s *Store) CreateUser(ctx context.Context, u *auth.User) error {
@@ -35,8 +43,7 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (auth.User, error
 	}
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
-	// lower(email) on both sides: the expression the unique index is built on.
-	u, err := scanUser(s.db.QueryRowContext(ctx, "SELECT "+userColumns+" FROM users WHERE lower(email) = lower($1)", email))
+	u, err := scanUser(s.db.QueryRowContext(ctx, queryUserByEmail, email))
 	if err != nil {
 		return auth.User{}, s.wrap("user by email", err)
 	}
@@ -47,7 +54,7 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (auth.User, error
 func (s *Store) UserByID(ctx context.Context, id int64) (auth.User, error) {
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
-	u, err := scanUser(s.db.QueryRowContext(ctx, "SELECT "+userColumns+" FROM users WHERE id = $1", id))
+	u, err := scanUser(s.db.QueryRowContext(ctx, queryUserByID, id))
 	if err != nil {
 		return auth.User{}, s.wrap("user by id", err)
 	}

@@ -257,3 +257,10 @@ func TestKeys(t *testing.T) {
 		return s
 	})
 }
+
+func TestMigrations(t *testing.T) {
+	authtest.TestMigrations(t, func(t *testing.T) func() authtest.Migrator {
+		path := tempPath(t)
+		return func() authtest.Migrator { return open(t, path, sqlite.Options{}) }
+	})
+}

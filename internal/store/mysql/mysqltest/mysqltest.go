@@ -291,8 +291,36 @@ func (s *Server) Stop() {
 }
 
 // Freeze suspends the server (SIGSTOP): it keeps its connections and port but
-// answers nothing, like a hung host. Thaw resumes it.
-func (s *Server) Freeze() { s.signal(syscall.SIGSTOP) }
+// answers nothing, like a hung host. It returns once every thread has stopped:
+// the kernel delivers the signal a moment later, in which a query could still
+// slip through. Thaw resumes it.
+func (s *Server) Freeze() {
+	s.t.Helper()
+	s.signal(syscall.SIGSTOP)
+	deadline := time.Now().Add(10 * time.Second)
+	for !stopped(s.cmd.Process.Pid) {
+		if time.Now().After(deadline) {
+			s.t.Fatalf("mariadbd did not stop within 10 s of SIGSTOP")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// stopped reports whether every thread of process pid is stopped (state T).
+func stopped(pid int) bool {
+	stats, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/stat", pid))
+	for _, p := range stats {
+		b, err := os.ReadFile(p) // #nosec G304 -- /proc entries
+		if err != nil {
+			continue // the thread has exited
+		}
+		// pid (comm) state …; comm may hold spaces and parentheses.
+		if i := strings.LastIndex(string(b), ") "); i < 0 || i+2 >= len(b) || b[i+2] != 'T' {
+			return false
+		}
+	}
+	return len(stats) > 0
+}
 
 // Thaw resumes a frozen server.
 func (s *Server) Thaw() { s.signal(syscall.SIGCONT) }

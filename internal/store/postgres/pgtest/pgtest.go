@@ -186,18 +186,44 @@ func (s *Server) Stop() {
 }
 
 // Freeze suspends every server process (SIGSTOP): they keep their connections
-// and port but answer nothing, like a hung host. Thaw resumes them.
-func (s *Server) Freeze() { s.signal(syscall.SIGSTOP) }
+// and port but answer nothing, like a hung host. It returns once they have all
+// stopped: the kernel delivers the signal a moment later, in which a query could
+// still slip through. Thaw resumes them.
+func (s *Server) Freeze() {
+	s.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for _, pid := range s.signal(syscall.SIGSTOP) {
+		for !stopped(pid) {
+			if time.Now().After(deadline) {
+				s.t.Fatalf("PostgreSQL process %d did not stop within 10 s of SIGSTOP", pid)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+}
+
+// stopped reports whether process pid is stopped (state T), or gone (exited,
+// or a zombie that its stopped parent cannot reap).
+func stopped(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	// pid (comm) state …; comm may hold spaces and parentheses.
+	i := strings.LastIndex(string(b), ") ")
+	return i >= 0 && i+2 < len(b) && (b[i+2] == 'T' || b[i+2] == 'Z')
+}
 
 // Thaw resumes a frozen server.
 func (s *Server) Thaw() { s.signal(syscall.SIGCONT) }
 
-// signal signals the postmaster and every server process it started. Each of
+// signal signals the postmaster and every server process it started, and
+// returns their pids. Each of
 // those leads a process group of its own (PostgreSQL calls setsid in every child
 // so that the postmaster can signal their groups), so signalling the
 // postmaster's group would reach only the postmaster. It is stopped first and
 // resumed last, so that it starts no process the loop below misses.
-func (s *Server) signal(sig syscall.Signal) {
+func (s *Server) signal(sig syscall.Signal) []int {
 	s.t.Helper()
 	b, err := os.ReadFile(filepath.Join(s.data(), "postmaster.pid"))
 	if err != nil {
@@ -217,6 +243,7 @@ func (s *Server) signal(sig syscall.Signal) {
 			s.t.Fatalf("signal the postmaster: %v", err)
 		}
 	}
+	return pids
 }
 
 // children lists the processes whose parent is pid, from /proc.

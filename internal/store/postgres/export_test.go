@@ -1,0 +1,7 @@
+package postgres
+
+// The lookup queries, for the test of their plans.
+const (
+	QueryUserByEmail = queryUserByEmail
+	QueryUserByID    = queryUserByID
+)
