@@ -15,9 +15,9 @@ import (
 	"time"
 )
 
-func rotate(t *testing.T, dir, kind string) {
+func rotate(t *testing.T, env map[string]string, dir, kind string) {
 	t.Helper()
-	out, stderr, err := runCmd(t, "", nil, "keys", "rotate", "--kind", kind, "--data-dir", dir)
+	out, stderr, err := runCmd(t, "", env, "keys", "rotate", "--kind", kind, "--data-dir", dir)
 	if err == nil && !strings.Contains(out, "in use from") {
 		t.Errorf("keys rotate printed %q, want when the key is used", out)
 	}
@@ -45,8 +45,12 @@ func kidOf(t testing.TB, tok string) string {
 // whichever public key the client last fetched, from either instance) and
 // profile requests across instances: not one request may fail.
 func TestRotationUnderContinuousLogins(t *testing.T) {
+	forEachStore(t, testRotationUnderContinuousLogins)
+}
+
+func testRotationUnderContinuousLogins(t *testing.T, db map[string]string) {
 	dir := t.TempDir()
-	env := map[string]string{"SIGNING_KEY_ACTIVATION": "3s"}
+	env := with(db, map[string]string{"SIGNING_KEY_ACTIVATION": "3s"})
 	a, _ := startProcess(t, dir, env)
 	b, _ := startProcess(t, dir, env)
 	newUser(t, a, "rot@example.com")
@@ -88,9 +92,9 @@ func TestRotationUnderContinuousLogins(t *testing.T) {
 	}()
 
 	time.Sleep(time.Second)
-	rotate(t, dir, "sealing")
+	rotate(t, env, dir, "sealing")
 	time.Sleep(time.Second)
-	rotate(t, dir, "signing")
+	rotate(t, env, dir, "signing")
 	// Both new keys are in use once the activation delays have passed and
 	// every instance has reloaded.
 	deadline := time.Now().Add(20 * time.Second)
@@ -178,7 +182,7 @@ func TestJWKSVerifierAcrossRotation(t *testing.T) {
 	first := s.loginToken(t, "jose@example.com", goodPassword)
 	oldKID := kidOf(t, first)
 	verify(first) // jose fetches and caches the JWKS now
-	rotate(t, dir, "signing")
+	rotate(t, nil, dir, "signing")
 	deadline := time.Now().Add(90 * time.Second)
 	for {
 		tok := s.loginToken(t, "jose@example.com", goodPassword)

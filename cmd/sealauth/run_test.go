@@ -261,8 +261,10 @@ func bearerHdr(tok string) map[string]string {
 
 const goodPassword = "correct horse battery staple"
 
-func TestTutorialFlow(t *testing.T) {
-	s := startServer(t, "", nil)
+func TestTutorialFlow(t *testing.T) { forEachStore(t, testTutorialFlow) }
+
+func testTutorialFlow(t *testing.T, db map[string]string) {
+	s := startServer(t, "", db)
 
 	var reg struct {
 		Message string `json:"message"`
@@ -326,16 +328,18 @@ func TestTutorialFlow(t *testing.T) {
 	s.do(t, "GET", "/api/auth/profile", "", bearerHdr(tok)).decode(t, http.StatusOK, &prof)
 }
 
-func TestLogoutSurvivesRestart(t *testing.T) {
+func TestLogoutSurvivesRestart(t *testing.T) { forEachStore(t, testLogoutSurvivesRestart) }
+
+func testLogoutSurvivesRestart(t *testing.T, db map[string]string) {
 	dir := t.TempDir()
-	s := startServer(t, dir, nil)
+	s := startServer(t, dir, db)
 	s.register(t, "Ann", "ann@example.com", goodPassword).decode(t, http.StatusCreated, &map[string]any{})
 	revoked := s.loginToken(t, "ann@example.com", goodPassword)
 	kept := s.loginToken(t, "ann@example.com", goodPassword)
 	s.do(t, "POST", "/api/auth/logout", "", bearerHdr(revoked)).decode(t, http.StatusOK, &map[string]any{})
 	s.stop()
 
-	s2 := startServer(t, dir, nil)
+	s2 := startServer(t, dir, db)
 	s2.do(t, "GET", "/api/auth/profile", "", bearerHdr(revoked)).wantProblem(t, http.StatusUnauthorized, "invalid_token")
 	s2.do(t, "GET", "/api/auth/profile", "", bearerHdr(kept)).decode(t, http.StatusOK, &map[string]any{})
 }

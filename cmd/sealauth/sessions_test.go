@@ -58,8 +58,10 @@ func newUser(t testing.TB, s *testServer, email string) {
 	s.register(t, "User", email, goodPassword).decode(t, http.StatusCreated, &map[string]any{})
 }
 
-func TestRefreshRotation(t *testing.T) {
-	s := startServer(t, "", map[string]string{"REFRESH_REUSE_GRACE": "50ms"})
+func TestRefreshRotation(t *testing.T) { forEachStore(t, testRefreshRotation) }
+
+func testRefreshRotation(t *testing.T, db map[string]string) {
+	s := startServer(t, "", with(db, map[string]string{"REFRESH_REUSE_GRACE": "50ms"}))
 	newUser(t, s, "rot@example.com")
 	first := s.loginPair(t, "rot@example.com", goodPassword)
 	if len(first.RefreshToken) < 43 {
@@ -111,8 +113,10 @@ func TestRefreshRotation(t *testing.T) {
 
 // TestRefreshRace: two tabs refresh with one token at once. Exactly one gets a
 // new pair; within the grace window the others get 401 and the session goes on.
-func TestRefreshRace(t *testing.T) {
-	s := startServer(t, "", nil)
+func TestRefreshRace(t *testing.T) { forEachStore(t, testRefreshRace) }
+
+func testRefreshRace(t *testing.T, db map[string]string) {
+	s := startServer(t, "", db)
 	newUser(t, s, "race@example.com")
 	p := s.loginPair(t, "race@example.com", goodPassword)
 	const n = 8
@@ -146,8 +150,10 @@ func TestRefreshRace(t *testing.T) {
 	s.refresh(t, winner.RefreshToken).decode(t, http.StatusOK, &next)
 }
 
-func TestSessionsListAndEnd(t *testing.T) {
-	s := startServer(t, "", nil)
+func TestSessionsListAndEnd(t *testing.T) { forEachStore(t, testSessionsListAndEnd) }
+
+func testSessionsListAndEnd(t *testing.T, db map[string]string) {
+	s := startServer(t, "", db)
 	newUser(t, s, "list@example.com")
 	newUser(t, s, "else@example.com")
 	a := s.loginPair(t, "list@example.com", goodPassword)
@@ -194,8 +200,10 @@ func TestSessionsListAndEnd(t *testing.T) {
 	}
 }
 
-func TestLogoutScopes(t *testing.T) {
-	s := startServer(t, "", nil)
+func TestLogoutScopes(t *testing.T) { forEachStore(t, testLogoutScopes) }
+
+func testLogoutScopes(t *testing.T, db map[string]string) {
+	s := startServer(t, "", db)
 	newUser(t, s, "scope@example.com")
 	login := func() tokenPair { return s.loginPair(t, "scope@example.com", goodPassword) }
 
@@ -228,8 +236,10 @@ func TestLogoutScopes(t *testing.T) {
 	s.do(t, "POST", "/api/auth/logout", `{"scope":"everything"}`, bearerHdr(e.AccessToken)).wantProblem(t, http.StatusUnprocessableEntity, "validation_failed")
 }
 
-func TestPasswordChange(t *testing.T) {
-	s := startServer(t, "", nil)
+func TestPasswordChange(t *testing.T) { forEachStore(t, testPasswordChange) }
+
+func testPasswordChange(t *testing.T, db map[string]string) {
+	s := startServer(t, "", db)
 	newUser(t, s, "pw@example.com")
 	cur, other := s.loginPair(t, "pw@example.com", goodPassword), s.loginPair(t, "pw@example.com", goodPassword)
 	const next = "a brand new passphrase"
@@ -259,16 +269,20 @@ func TestPasswordChange(t *testing.T) {
 	s.loginPair(t, "pw@example.com", next)
 }
 
-func TestSessionIdleTimeout(t *testing.T) {
-	s := startServer(t, "", map[string]string{"SESSION_IDLE_TIMEOUT": "300ms"})
+func TestSessionIdleTimeout(t *testing.T) { forEachStore(t, testSessionIdleTimeout) }
+
+func testSessionIdleTimeout(t *testing.T, db map[string]string) {
+	s := startServer(t, "", with(db, map[string]string{"SESSION_IDLE_TIMEOUT": "300ms"}))
 	newUser(t, s, "idle@example.com")
 	p := s.loginPair(t, "idle@example.com", goodPassword)
 	time.Sleep(500 * time.Millisecond)
 	s.refresh(t, p.RefreshToken).wantProblem(t, http.StatusUnauthorized, "invalid_token")
 }
 
-func TestSessionMaxLifetime(t *testing.T) {
-	s := startServer(t, "", map[string]string{"SESSION_MAX_LIFETIME": "400ms"})
+func TestSessionMaxLifetime(t *testing.T) { forEachStore(t, testSessionMaxLifetime) }
+
+func testSessionMaxLifetime(t *testing.T, db map[string]string) {
+	s := startServer(t, "", with(db, map[string]string{"SESSION_MAX_LIFETIME": "400ms"}))
 	newUser(t, s, "abs@example.com")
 	p := s.loginPair(t, "abs@example.com", goodPassword)
 	var q tokenPair
@@ -279,10 +293,12 @@ func TestSessionMaxLifetime(t *testing.T) {
 
 // TestRevocationAcrossProcesses: two server processes on one database; a
 // logout on A is honoured by B within a second, and after B restarts.
-func TestRevocationAcrossProcesses(t *testing.T) {
+func TestRevocationAcrossProcesses(t *testing.T) { forEachStore(t, testRevocationAcrossProcesses) }
+
+func testRevocationAcrossProcesses(t *testing.T, db map[string]string) {
 	dir := t.TempDir()
-	a, _ := startProcess(t, dir, nil)
-	b, _ := startProcess(t, dir, nil)
+	a, _ := startProcess(t, dir, db)
+	b, _ := startProcess(t, dir, db)
 	newUser(t, a, "two@example.com")
 	p := a.loginPair(t, "two@example.com", goodPassword)
 	if b.profileStatus(t, p.AccessToken) != http.StatusOK {
@@ -298,7 +314,7 @@ func TestRevocationAcrossProcesses(t *testing.T) {
 	}
 	b.refresh(t, p.RefreshToken).wantProblem(t, http.StatusUnauthorized, "invalid_token")
 	b.stop()
-	c, _ := startProcess(t, dir, nil)
+	c, _ := startProcess(t, dir, db)
 	if c.profileStatus(t, p.AccessToken) != http.StatusUnauthorized {
 		t.Error("a restarted instance accepts the logged-out token")
 	}
