@@ -57,6 +57,12 @@ func (h *harness) run(ctx context.Context) (*report, error) {
 				return nil, err
 			}
 		}
+		if o.seedUsers > 0 || o.seedRevoked > 0 {
+			h.logf("seeding %d users and %d revoked tokens into the store", o.seedUsers, o.seedRevoked)
+			if err := seedStore(ctx, dataDir, o.seedUsers, o.seedRevoked); err != nil {
+				return nil, fmt.Errorf("seed: %w", err)
+			}
+		}
 		if h.server, err = h.startServer(ctx, bin, tmp, dataDir); err != nil {
 			return nil, err
 		}

@@ -41,6 +41,8 @@ type options struct {
 	svgPath       string
 	outDir        string
 	serverEnv     []string
+	seedUsers     int
+	seedRevoked   int
 }
 
 // conns is the number of connections scenario runs with: 64 where the issue's
@@ -75,6 +77,8 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Second, "client timeout of one request")
 	fs.DurationVar(&o.settle, "settle", time.Minute, "longest wait for the server to go idle before a scenario")
 	fs.IntVar(&o.users, "users", 16, "users registered and logged in before the scenarios")
+	fs.IntVar(&o.seedUsers, "seed-users", 0, "extra users written straight into the started server's SQLite store first (e.g. 1000000), to show that cost does not grow with the user count")
+	fs.IntVar(&o.seedRevoked, "seed-revoked", 0, "revoked, unexpired tokens written into the store first (e.g. 100000)")
 	fs.Int64Var(&o.maxRequests, "max-requests", 2_000_000, "most requests one scenario may send")
 	fs.IntVar(&o.coldStarts, "cold-starts", 5, "cold starts to time after the scenarios (0 skips them)")
 	fs.StringVar(&o.jsonPath, "json", "", "write the results as JSON to this file")

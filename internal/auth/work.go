@@ -27,7 +27,7 @@ func newWorkLimiter(workers, queue int) *workLimiter {
 		// most 7 bcrypt compares ahead of it, about 2 s at cost 12.
 		queue = 8 * workers
 	}
-	return &workLimiter{slots: make(chan struct{}, workers), maxWaiting: int64(queue), maxWait: 3 * time.Second}
+	return &workLimiter{slots: make(chan struct{}, workers), maxWaiting: int64(queue), maxWait: 5 * time.Second}
 }
 
 var errBusy = &Error{Code: CodeServiceUnavailable, Detail: "The server is busy; try again shortly.", RetryAfter: time.Second}
