@@ -6,6 +6,7 @@ import (
 
 	"github.com/sealauth/sealauth/internal/auth"
 	"github.com/sealauth/sealauth/internal/config"
+	"github.com/sealauth/sealauth/web"
 )
 
 // addRoutes lists the whole API surface.
@@ -27,6 +28,8 @@ func addRoutes(mux *http.ServeMux, logger *slog.Logger, svc *auth.Service, keys 
 	rt.handle("GET", "/api/auth/sessions", requireToken(logger, svc, handleSessions(logger, svc)))
 	rt.handle("DELETE", "/api/auth/sessions/{id}", requireToken(logger, svc, handleEndSession(logger, svc)))
 	rt.handle("PUT", "/api/auth/password", requireToken(logger, svc, handlePassword(logger, svc)))
+	// The demo page of the browser module (web/), same-origin with the API.
+	rt.handle("GET", "/demo/", http.StripPrefix("/demo", web.Handler()))
 	if metrics != nil {
 		rt.handle("GET", "/metrics", metrics)
 	}
