@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -124,6 +125,91 @@ func BenchmarkLogin(b *testing.B) {
 	for b.Loop() {
 		if w := serve(h, "POST", "/api/auth/login", body, ""); w.Code != http.StatusOK {
 			b.Fatalf("POST /login: status = %d", w.Code)
+		}
+	}
+}
+
+// BenchmarkRegister runs at bcrypt cost 4: the handler's own cost, not the
+// hashing (BenchmarkCompare in internal/password measures that).
+func BenchmarkRegister(b *testing.B) {
+	h, pub := newAPI(b, 4)
+	sealed, err := seal.Seal(pub, []byte("correct horse battery staple"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		body := `{"name":"B","email":"b` + strconv.Itoa(i) + `@example.com","password":"` + sealed + `"}`
+		if w := serve(h, "POST", "/api/auth/register", body, ""); w.Code != http.StatusCreated {
+			b.Fatalf("POST /register: status = %d: %s", w.Code, w.Body)
+		}
+	}
+}
+
+// BenchmarkRefresh rotates one session's refresh token again and again.
+func BenchmarkRefresh(b *testing.B) {
+	h, pub := newAPI(b, 4)
+	body, _ := registerAndLogin(b, h, pub)
+	w := serve(h, "POST", "/api/auth/login", body, "")
+	var out struct {
+		RefreshToken string `json:"refresh_token"`
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &out); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		w := serve(h, "POST", "/api/auth/refresh", `{"refresh_token":"`+out.RefreshToken+`"}`, "")
+		if w.Code != http.StatusOK || json.Unmarshal(w.Body.Bytes(), &out) != nil {
+			b.Fatalf("POST /refresh: status = %d: %s", w.Code, w.Body)
+		}
+	}
+}
+
+// BenchmarkSessions lists the sessions of a user with a handful of them.
+func BenchmarkSessions(b *testing.B) {
+	h, pub := newAPI(b, 4)
+	body, tok := registerAndLogin(b, h, pub)
+	for range 4 {
+		serve(h, "POST", "/api/auth/login", body, "")
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if w := serve(h, "GET", "/api/auth/sessions", "", tok); w.Code != http.StatusOK {
+			b.Fatalf("GET /sessions: status = %d", w.Code)
+		}
+	}
+}
+
+// BenchmarkLogout measures logout alone; each round logs in first, off the clock.
+func BenchmarkLogout(b *testing.B) {
+	h, pub := newAPI(b, 4)
+	body, _ := registerAndLogin(b, h, pub)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		var out struct {
+			AccessToken string `json:"access_token"`
+		}
+		w := serve(h, "POST", "/api/auth/login", body, "")
+		if err := json.Unmarshal(w.Body.Bytes(), &out); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		if w := serve(h, "POST", "/api/auth/logout", "", out.AccessToken); w.Code != http.StatusOK {
+			b.Fatalf("POST /logout: status = %d", w.Code)
+		}
+	}
+}
+
+func BenchmarkPublicKey(b *testing.B) {
+	h, _ := newAPI(b, 4)
+	b.ReportAllocs()
+	for b.Loop() {
+		if w := serve(h, "GET", "/api/auth/public-key", "", ""); w.Code != http.StatusOK {
+			b.Fatalf("GET /public-key: status = %d", w.Code)
 		}
 	}
 }
