@@ -18,13 +18,13 @@ import (
 	"net"
 	"net/url"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/sealauth/sealauth/internal/auth"
 	"github.com/sealauth/sealauth/internal/store/migrate"
+	"github.com/sealauth/sealauth/internal/store/sqlstore"
 )
 
 //go:embed migrations/*.sql
@@ -81,14 +81,50 @@ func (o *Options) setDefaults() {
 
 // Store is an auth.Store backed by a MySQL or MariaDB database.
 type Store struct {
+	*sqlstore.Store
 	db         *sql.DB
 	cfg        *mysql.Config // for the migration pool
 	timeout    time.Duration
 	migrations migrate.Runner
-	closed     atomic.Bool // database/sql's "database is closed" error has no type to test
 }
 
 var _ auth.Store = (*Store)(nil)
+
+// dialect is how MySQL differs from the other engines in the store's queries.
+func dialect() sqlstore.Dialect {
+	return sqlstore.Dialect{
+		Name:      "mysql",
+		ForUpdate: " FOR UPDATE",
+		KeysTable: "`keys`",
+		// Not INSERT IGNORE, which would also turn other errors into warnings.
+		OnDuplicateJTI: "ON DUPLICATE KEY UPDATE jti = jti",
+		UserByEmail: func(email string) (string, []any) {
+			return queryUserByEmail, []any{email, email}
+		},
+		UserByID:    queryUserByID,
+		Unavailable: unavailable,
+		// users.id is never supplied, so the only unique key of users that can
+		// clash is email's.
+		EmailTaken: isDuplicate,
+		KeyExists:  isDuplicate,
+		// No Storable: the session ids, hashes and jtis are VARBINARY, which
+		// takes any bytes.
+		Text: text,
+	}
+}
+
+// userColumns reads the tutorial's NULL-able columns as "" (and the zero time):
+// only rows the tutorial wrote can hold NULLs.
+const userColumns = "id, COALESCE(name, ''), COALESCE(email, ''), COALESCE(password, ''), created_at"
+
+// The lookups of every login and profile request; a test checks that they use
+// the unique key on email and the primary key. The column's collation finds the
+// row through the unique key, but it also ignores accents, trailing spaces and
+// some characters (NUL among them), so the lower-cased bytes must match too.
+const (
+	queryUserByEmail = "SELECT " + userColumns + " FROM users WHERE email = ? AND CAST(LOWER(email) AS BINARY) = CAST(LOWER(?) AS BINARY)"
+	queryUserByID    = "SELECT " + userColumns + " FROM users WHERE id = ?"
+)
 
 // Open connects to the database named by rawURL, of the form
 // mysql://user:password@host:port/database (port 3306 by default, password
@@ -118,14 +154,15 @@ func Open(ctx context.Context, rawURL string, opt Options) (*Store, error) {
 	s.db.SetMaxIdleConns(opt.MaxIdle)
 	s.db.SetConnMaxLifetime(opt.ConnMaxLifetime)
 	s.db.SetConnMaxIdleTime(opt.ConnMaxIdleTime)
+	s.Store = sqlstore.New(dialect(), s.db, s.db, s.timeout)
 	// A bad address or password fails Open rather than the first request.
-	pctx, cancel := s.withTimeout(ctx)
+	pctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	if err := s.db.PingContext(pctx); err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
 			err = fmt.Errorf("no answer within %v: %w", s.timeout, err)
 		}
-		return nil, errors.Join(s.wrap("open", err), s.db.Close())
+		return nil, errors.Join(s.Wrap("open", err), s.db.Close())
 	}
 	return s, nil
 }
@@ -225,7 +262,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 	defer db.Close()
 	db.SetMaxOpenConns(1)
 	if err := s.migrations.Up(ctx, db); err != nil {
-		return s.wrap("migrate", err)
+		return s.Wrap("migrate", err)
 	}
 	return nil
 }
@@ -233,11 +270,11 @@ func (s *Store) Migrate(ctx context.Context) error {
 // MigrationStatus lists the migrations this build knows, applied or pending, and
 // any the database has that it does not know.
 func (s *Store) MigrationStatus(ctx context.Context) ([]migrate.Status, error) {
-	ctx, cancel := s.withTimeout(ctx)
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	st, err := s.migrations.Status(ctx, s.db)
 	if err != nil {
-		return nil, s.wrap("migration status", err)
+		return nil, s.Wrap("migration status", err)
 	}
 	return st, nil
 }
@@ -266,40 +303,6 @@ func lock(ctx context.Context, conn *sql.Conn) (func(context.Context) error, err
 		}
 		return nil
 	}, nil
-}
-
-// Ping reports whether the server answers.
-func (s *Store) Ping(ctx context.Context) error {
-	ctx, cancel := s.withTimeout(ctx)
-	defer cancel()
-	if err := s.db.PingContext(ctx); err != nil {
-		return s.wrap("ping", err)
-	}
-	return nil
-}
-
-// Close closes the pool. Calls made afterwards fail with auth.ErrUnavailable.
-func (s *Store) Close() error {
-	s.closed.Store(true)
-	return s.db.Close()
-}
-
-// withTimeout derives the context of one query.
-func (s *Store) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, s.timeout)
-}
-
-// wrap names the operation and marks the errors callers act on. Callers must not
-// pass user data in op: it ends up in logs.
-func (s *Store) wrap(op string, err error) error {
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return fmt.Errorf("mysql: %s: %w", op, auth.ErrNotFound)
-	case s.closed.Load() || unavailable(err):
-		return fmt.Errorf("mysql: %s: %w: %w", op, auth.ErrUnavailable, err)
-	default:
-		return fmt.Errorf("mysql: %s: %w", op, err)
-	}
 }
 
 // unavailable reports whether err means the server could not be reached, did not
@@ -340,6 +343,6 @@ func isDuplicate(err error) bool {
 	return errors.As(err, &me) && me.Number == 1062
 }
 
-// dbTime is t as stored: UTC, truncated to the microseconds DATETIME(6) keeps
-// (truncation never reverses the order of two times; rounding could).
-func dbTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+// text makes s storable in a utf8mb4 column: a User-Agent header may carry bytes
+// that are not UTF-8, which strict mode would refuse with an error.
+func text(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }

@@ -17,7 +17,6 @@ import (
 	"net"
 	"net/url"
 	"strings"
-	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -27,6 +26,7 @@ import (
 
 	"github.com/sealauth/sealauth/internal/auth"
 	"github.com/sealauth/sealauth/internal/store/migrate"
+	"github.com/sealauth/sealauth/internal/store/sqlstore"
 )
 
 //go:embed migrations/*.sql
@@ -86,13 +86,44 @@ func (o *Options) setDefaults() {
 
 // Store is an auth.Store backed by a PostgreSQL database.
 type Store struct {
+	*sqlstore.Store
 	db         *sql.DB
 	timeout    time.Duration
 	migrations migrate.Runner
-	closed     atomic.Bool // database/sql's "database is closed" error has no type to test
 }
 
 var _ auth.Store = (*Store)(nil)
+
+// dialect is how PostgreSQL differs from the other engines in the store's
+// queries.
+func dialect() sqlstore.Dialect {
+	return sqlstore.Dialect{
+		Name:           "postgres",
+		Numbered:       true,
+		Returning:      true,
+		KeysTable:      "keys",
+		OnDuplicateJTI: "ON CONFLICT (jti) DO NOTHING",
+		UserByEmail: func(email string) (string, []any) {
+			return queryUserByEmail, []any{email}
+		},
+		UserByID:    queryUserByID,
+		Unavailable: unavailable,
+		EmailTaken:  func(err error) bool { return uniqueViolation(err, "users_email_lower") },
+		KeyExists:   func(err error) bool { return uniqueViolation(err, "keys_pkey") },
+		Text:        text,
+		Storable:    storable,
+	}
+}
+
+const userColumns = "id, name, email, password, created_at"
+
+// The lookups of every login and profile request; a test checks that they use
+// the unique index on lower(email), the expression compared here, and the
+// primary key.
+const (
+	queryUserByEmail = "SELECT " + userColumns + " FROM users WHERE lower(email) = lower($1)"
+	queryUserByID    = "SELECT " + userColumns + " FROM users WHERE id = $1"
+)
 
 // Open connects to the database named by rawURL, a postgres:// or postgresql://
 // URL as libpq and pgx take it (sslmode, connect_timeout, … as query
@@ -117,18 +148,19 @@ func Open(ctx context.Context, rawURL string, opt Options) (*Store, error) {
 		migrations: migrate.Runner{Migrations: ms, Numbered: true, Lock: lock, Now: opt.Now},
 		db:         stdlib.OpenDB(*cfg),
 	}
+	s.Store = sqlstore.New(dialect(), s.db, s.db, s.timeout)
 	s.db.SetMaxOpenConns(opt.MaxOpen)
 	s.db.SetMaxIdleConns(opt.MaxIdle)
 	s.db.SetConnMaxLifetime(opt.ConnMaxLifetime)
 	s.db.SetConnMaxIdleTime(opt.ConnMaxIdleTime)
 	// A bad address or password fails Open rather than the first request.
-	pctx, cancel := s.withTimeout(ctx)
+	pctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	if err := s.db.PingContext(pctx); err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
 			err = fmt.Errorf("no answer within %v: %w", s.timeout, err)
 		}
-		return nil, errors.Join(s.wrap("open", err), s.db.Close())
+		return nil, errors.Join(s.Wrap("open", err), s.db.Close())
 	}
 	return s, nil
 }
@@ -164,7 +196,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 	// pgx sends a statement without arguments by the simple query protocol,
 	// which runs a whole migration file in one Exec.
 	if err := s.migrations.Up(ctx, s.db); err != nil {
-		return s.wrap("migrate", err)
+		return s.Wrap("migrate", err)
 	}
 	return nil
 }
@@ -172,11 +204,11 @@ func (s *Store) Migrate(ctx context.Context) error {
 // MigrationStatus lists the migrations this build knows, applied or pending, and
 // any the database has that it does not know.
 func (s *Store) MigrationStatus(ctx context.Context) ([]migrate.Status, error) {
-	ctx, cancel := s.withTimeout(ctx)
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	st, err := s.migrations.Status(ctx, s.db)
 	if err != nil {
-		return nil, s.wrap("migration status", err)
+		return nil, s.Wrap("migration status", err)
 	}
 	return st, nil
 }
@@ -201,40 +233,6 @@ func lock(ctx context.Context, conn *sql.Conn) (func(context.Context) error, err
 		}
 		return nil
 	}, nil
-}
-
-// Ping reports whether the server answers.
-func (s *Store) Ping(ctx context.Context) error {
-	ctx, cancel := s.withTimeout(ctx)
-	defer cancel()
-	if err := s.db.PingContext(ctx); err != nil {
-		return s.wrap("ping", err)
-	}
-	return nil
-}
-
-// Close closes the pool. Calls made afterwards fail with auth.ErrUnavailable.
-func (s *Store) Close() error {
-	s.closed.Store(true)
-	return s.db.Close()
-}
-
-// withTimeout derives the context of one query.
-func (s *Store) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, s.timeout)
-}
-
-// wrap names the operation and marks the errors callers act on. Callers must not
-// pass user data in op: it ends up in logs.
-func (s *Store) wrap(op string, err error) error {
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return fmt.Errorf("postgres: %s: %w", op, auth.ErrNotFound)
-	case s.closed.Load() || unavailable(err):
-		return fmt.Errorf("postgres: %s: %w: %w", op, auth.ErrUnavailable, err)
-	default:
-		return fmt.Errorf("postgres: %s: %w", op, err)
-	}
 }
 
 // unavailable reports whether err means the server could not be reached, did not
@@ -279,11 +277,8 @@ func uniqueViolation(err error, constraint string) bool {
 // finds nothing, and must say so rather than fail.
 func storable(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
 
-// text makes s storable, for free text such as a User-Agent header.
+// text makes s storable: free text such as a User-Agent header, and a jti to
+// record or a session id to spare that storable refuses.
 func text(s string) string {
 	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 }
-
-// dbTime is t as stored: UTC, truncated to the microseconds timestamptz keeps
-// (truncation never reverses the order of two times; rounding could).
-func dbTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }

@@ -16,7 +16,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
@@ -24,6 +23,7 @@ import (
 
 	"github.com/sealauth/sealauth/internal/auth"
 	"github.com/sealauth/sealauth/internal/store/migrate"
+	"github.com/sealauth/sealauth/internal/store/sqlstore"
 )
 
 //go:embed migrations/*.sql
@@ -51,13 +51,36 @@ type Options struct {
 // of spinning on SQLITE_BUSY; reads use a separate pool of query-only connections,
 // which WAL mode lets run alongside the writer.
 type Store struct {
-	w, r       *sql.DB
+	*sqlstore.Store
+	w          *sql.DB // the writer, which also migrates
 	timeout    time.Duration
 	migrations migrate.Runner
-	closed     atomic.Bool // database/sql's "database is closed" error has no type to test
 }
 
 var _ auth.Store = (*Store)(nil)
+
+// dialect is how SQLite differs from the other engines in the store's queries.
+func dialect() sqlstore.Dialect {
+	return sqlstore.Dialect{
+		Name:           "sqlite",
+		UnixMicros:     true,
+		Returning:      true,
+		KeysTable:      "keys",
+		OnDuplicateJTI: "ON CONFLICT (jti) DO NOTHING",
+		// The email column is COLLATE NOCASE.
+		UserByEmail: func(email string) (string, []any) {
+			return "SELECT " + userColumns + " FROM users WHERE email = ?", []any{email}
+		},
+		UserByID:    "SELECT " + userColumns + " FROM users WHERE id = ?",
+		Unavailable: unavailable,
+		// users.id is never supplied, so the only unique column of users that
+		// can clash is email.
+		EmailTaken: isUnique,
+		KeyExists:  isUnique,
+	}
+}
+
+const userColumns = "id, name, email, password, created_at"
 
 // Open opens (creating if needed) the SQLite database at path, a file name or a
 // "file:" URI. It does not migrate: call Migrate.
@@ -88,17 +111,26 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 			return nil, fmt.Errorf("sqlite: open: %w: %w", auth.ErrUnavailable, err)
 		}
 	}
+	w, err := pool(dsn(path, opt.BusyTimeout, false), 1)
+	if err != nil {
+		return nil, err
+	}
+	r, err := pool(dsn(path, opt.BusyTimeout, true), max(4, runtime.GOMAXPROCS(0)))
+	if err != nil {
+		return nil, errors.Join(err, w.Close())
+	}
 	s := &Store{
+		Store:      sqlstore.New(dialect(), w, r, opt.QueryTimeout),
+		w:          w,
 		timeout:    opt.QueryTimeout,
 		migrations: migrate.Runner{Migrations: ms, Now: opt.Now},
 	}
-
-	// The writer connects first because it switches the file to WAL mode.
-	if s.w, err = s.connect(ctx, dsn(path, opt.BusyTimeout, false), 1); err != nil {
-		return nil, err
-	}
-	if s.r, err = s.connect(ctx, dsn(path, opt.BusyTimeout, true), max(4, runtime.GOMAXPROCS(0))); err != nil {
-		return nil, errors.Join(err, s.w.Close())
+	// A bad path fails Open rather than the first request. The writer connects
+	// first because it switches the file to WAL mode.
+	for _, db := range []*sql.DB{w, r} {
+		if err := connect(ctx, db, opt.QueryTimeout); err != nil {
+			return nil, errors.Join(s.Wrap("open", err), w.Close(), r.Close())
+		}
 	}
 	return s, nil
 }
@@ -123,21 +155,22 @@ func dsn(path string, busy time.Duration, readOnly bool) string {
 	return path + sep + q.Encode()
 }
 
-// connect opens a pool of n connections and checks that one can be made, so that a
-// bad path fails Open rather than the first request.
-func (s *Store) connect(ctx context.Context, dsn string, n int) (*sql.DB, error) {
+// pool opens a pool of at most n connections, which connects on first use.
+func pool(dsn string, n int) (*sql.DB, error) {
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open: %w", err)
 	}
 	db.SetMaxOpenConns(n)
 	db.SetMaxIdleConns(n)
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
-	if err := db.PingContext(ctx); err != nil {
-		return nil, errors.Join(s.wrap("open", err), db.Close())
-	}
 	return db, nil
+}
+
+// connect makes the first connection of db, bounded by timeout.
+func connect(ctx context.Context, db *sql.DB, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	return db.PingContext(ctx)
 }
 
 // Migrate applies the pending migrations. Concurrent calls, from this process or
@@ -147,7 +180,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, migrateTimeout)
 	defer cancel()
 	if err := s.migrations.Up(ctx, s.w); err != nil {
-		return s.wrap("migrate", err)
+		return s.Wrap("migrate", err)
 	}
 	return nil
 }
@@ -159,46 +192,9 @@ func (s *Store) MigrationStatus(ctx context.Context) ([]migrate.Status, error) {
 	defer cancel()
 	st, err := s.migrations.Status(ctx, s.w)
 	if err != nil {
-		return nil, s.wrap("migration status", err)
+		return nil, s.Wrap("migration status", err)
 	}
 	return st, nil
-}
-
-// Ping reports whether both pools can reach the database file.
-func (s *Store) Ping(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
-	if err := s.w.PingContext(ctx); err != nil {
-		return s.wrap("ping", err)
-	}
-	if err := s.r.PingContext(ctx); err != nil {
-		return s.wrap("ping", err)
-	}
-	return nil
-}
-
-// Close closes both pools. Calls made afterwards fail with auth.ErrUnavailable.
-func (s *Store) Close() error {
-	s.closed.Store(true)
-	return errors.Join(s.w.Close(), s.r.Close())
-}
-
-// withTimeout derives the context of one query.
-func (s *Store) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, s.timeout)
-}
-
-// wrap names the operation and marks the errors callers act on. Callers must not
-// pass user data in op: it ends up in logs.
-func (s *Store) wrap(op string, err error) error {
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return fmt.Errorf("sqlite: %s: %w", op, auth.ErrNotFound)
-	case s.closed.Load() || unavailable(err):
-		return fmt.Errorf("sqlite: %s: %w: %w", op, auth.ErrUnavailable, err)
-	default:
-		return fmt.Errorf("sqlite: %s: %w", op, err)
-	}
 }
 
 // unavailable reports whether err means the database could not be reached or did
@@ -229,9 +225,3 @@ func isUnique(err error) bool {
 	c := se.Code()
 	return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
 }
-
-// micros and fromMicros convert to and from the stored representation. UnixMicro
-// rounds down, so truncation never reverses the order of two times.
-func micros(t time.Time) int64 { return t.UnixMicro() }
-
-func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
