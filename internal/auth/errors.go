@@ -53,6 +53,14 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
+// detailValidation is the detail of every validation error; the fields say what.
+const detailValidation = "Validation failed"
+
+// invalid is the validation error for one field.
+func invalid(field, message string) *Error {
+	return &Error{Code: CodeValidation, Detail: detailValidation, Fields: []FieldError{{Field: field, Message: message}}}
+}
+
 // Errorf-style constructors keep call sites short.
 func newError(code Code, detail string) *Error { return &Error{Code: code, Detail: detail} }
 

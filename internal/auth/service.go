@@ -144,7 +144,7 @@ func validateName(name string) string {
 // open turns a sealed password into the normalised password, or an *Error.
 func (s *Service) open(kid, sealed string) (string, *Error) {
 	if sealed == "" {
-		return "", &Error{Code: CodeValidation, Detail: "Validation failed", Fields: []FieldError{{Field: "password", Message: "is required"}}}
+		return "", invalid("password", "is required")
 	}
 	raw, err := s.Opener.Open(kid, sealed)
 	switch {
@@ -156,7 +156,7 @@ func (s *Service) open(kid, sealed string) (string, *Error) {
 	pw, err := password.Normalize(raw)
 	clear(raw)
 	if err != nil {
-		return "", &Error{Code: CodeValidation, Detail: "Validation failed", Fields: []FieldError{{Field: "password", Message: err.Error()}}}
+		return "", invalid("password", err.Error())
 	}
 	return pw, nil
 }
@@ -189,7 +189,7 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (User, error) 
 		}
 	}
 	if len(fields) > 0 {
-		return User{}, &Error{Code: CodeValidation, Detail: "Validation failed", Fields: fields}
+		return User{}, &Error{Code: CodeValidation, Detail: detailValidation, Fields: fields}
 	}
 
 	// A cheap look-up first spares a bcrypt hash for a taken email; the unique
@@ -222,7 +222,7 @@ var errEmailTaken = newError(CodeEmailTaken, "A user with this email already exi
 func (s *Service) Login(ctx context.Context, in LoginInput, c Client) (Login, error) {
 	email := NormalizeEmail(in.Email)
 	if msg := validateEmail(email); msg != "" {
-		return Login{}, &Error{Code: CodeValidation, Detail: "Validation failed", Fields: []FieldError{{Field: "email", Message: msg}}}
+		return Login{}, invalid("email", msg)
 	}
 	// While the account is throttled, answer before any RSA or bcrypt work.
 	key := "login:account:" + email

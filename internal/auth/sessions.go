@@ -84,7 +84,7 @@ func (s *Service) issue(u User, sid, refresh string) (Login, error) {
 // the whole session ends, with every token it issued.
 func (s *Service) Refresh(ctx context.Context, refresh string) (Login, error) {
 	if refresh == "" {
-		return Login{}, &Error{Code: CodeValidation, Detail: "Validation failed", Fields: []FieldError{{Field: "refresh_token", Message: "is required"}}}
+		return Login{}, invalid("refresh_token", "is required")
 	}
 	if len(refresh) != 43 {
 		return Login{}, errInvalidToken
@@ -177,7 +177,7 @@ func (s *Service) Logout(ctx context.Context, c *token.Claims, scope LogoutScope
 			}
 		}
 	default:
-		return &Error{Code: CodeValidation, Detail: "Validation failed", Fields: []FieldError{{Field: "scope", Message: `must be "local", "global" or "others"`}}}
+		return invalid("scope", `must be "local", "global" or "others"`)
 	}
 	s.Logger.InfoContext(ctx, "logged out", "user_id", c.UserID, "scope", string(scope))
 	return nil
@@ -282,7 +282,7 @@ func (s *Service) ChangePassword(ctx context.Context, c *token.Claims, in Passwo
 		return fieldRenamed(perr, "password", "new_password")
 	}
 	if err := password.Validate(next); err != nil {
-		return &Error{Code: CodeValidation, Detail: "Validation failed", Fields: []FieldError{{Field: "new_password", Message: err.Error()}}}
+		return invalid("new_password", err.Error())
 	}
 	u, err := s.Store.UserByID(ctx, c.UserID)
 	if errors.Is(err, ErrNotFound) {
