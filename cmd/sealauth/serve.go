@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"path/filepath"
 	"time"
 
@@ -114,6 +115,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	fmt.Fprintf(stdout, "sealauth listening on %s://%s (sealing key %s, signing key %s %s; keys in the store %s, encrypted with %s)\n",
 		scheme, ln.Addr(), sealingID, cfg.JWTAlg, signingID, config.RedactURL(cfg.DatabaseURL), masterKeySource(cfg))
 
+	if cfg.PprofAddr != "" {
+		stopPprof, err := servePprof(cfg.PprofAddr, logger)
+		if err != nil {
+			return err
+		}
+		defer stopPprof()
+	}
+
 	errc := make(chan error, 1)
 	go func() {
 		if tlsConfig != nil {
@@ -195,4 +204,22 @@ func openLimits(cfg *config.Config, logger *slog.Logger, reg prometheus.Register
 		return nil, nil, err
 	}
 	return limits, closeRedis, nil
+}
+
+// servePprof serves Go's profiler on its own listener, apart from the API, for
+// operators who ask for it.
+func servePprof(addr string, logger *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("PPROF_ADDR: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	logger.Warn("serving the profiler", "addr", ln.Addr().String())
+	return func() { _ = srv.Close() }, nil
 }

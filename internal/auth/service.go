@@ -161,6 +161,16 @@ func (s *Service) open(kid, sealed string) (string, *Error) {
 	return pw, nil
 }
 
+// Busy returns the 503 that a request needing password work (login, register,
+// password change) would get now, or nil. Callers under a flood check it first,
+// so that refusing costs no more than this check.
+func (s *Service) Busy() error {
+	if s.work.full() {
+		return errBusy
+	}
+	return nil
+}
+
 // Register creates an account.
 func (s *Service) Register(ctx context.Context, in RegisterInput) (User, error) {
 	email := NormalizeEmail(in.Email)

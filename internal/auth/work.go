@@ -57,3 +57,9 @@ func (l *workLimiter) acquire(ctx context.Context) (release func(), err error) {
 }
 
 func (l *workLimiter) release() { <-l.slots }
+
+// full reports whether a new request would be refused at once: every worker
+// busy and the queue full.
+func (l *workLimiter) full() bool {
+	return len(l.slots) == cap(l.slots) && l.waiting.Load() >= l.maxWaiting
+}

@@ -47,6 +47,7 @@ type Config struct {
 	SessionMaxLifetime time.Duration
 	RefreshReuseGrace  time.Duration
 
+	PprofAddr      string
 	CORSOrigins    []string
 	TrustedProxies []netip.Prefix
 	RedisURL       string
@@ -111,6 +112,7 @@ var settings = []setting{
 	{flag: "rate-limit-public-key-per-ip", env: "RATE_LIMIT_PUBLIC_KEY_PER_IP", def: "120/1m", usage: "public-key fetches per client address"},
 	{flag: "login-failures-threshold", env: "LOGIN_FAILURES_THRESHOLD", def: "10", usage: "consecutive failed logins of one account before it is throttled (at most 20)"},
 	{flag: "login-throttle-max", env: "LOGIN_THROTTLE_MAX", def: "15m", usage: "the longest delay a throttled account waits; delays double from 1s up to it, and a success resets them"},
+	{flag: "pprof-addr", env: "PPROF_ADDR", def: "", usage: "serve Go's profiler (net/http/pprof) on this separate address, e.g. 127.0.0.1:6060; off by default: never expose it publicly"},
 	{flag: "cors-origins", env: "CORS_ORIGINS", def: "", usage: "comma-separated exact origins (https://app.example.com) whose pages may call the API; none by default"},
 	{flag: "bcrypt-cost", env: "BCRYPT_COST", def: "12", usage: "bcrypt cost for new password hashes (4-31)"},
 	{flag: "log-level", env: "LOG_LEVEL", def: "info", usage: "debug, info, warn or error"},
@@ -224,6 +226,7 @@ func build(get func(string) string) (*Config, error) {
 		errs = append(errs, fmt.Errorf("TRUSTED_PROXIES: %w", err))
 	}
 	c.RedisURL, c.RedisPrefix = get("redis-url"), get("redis-prefix")
+	c.PprofAddr = get("pprof-addr")
 	for _, l := range []struct {
 		dst  *ratelimit.Limit
 		flag string

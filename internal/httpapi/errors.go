@@ -51,9 +51,14 @@ func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 	if !ok {
 		status = http.StatusInternalServerError
 	}
-	if status >= 500 {
+	switch {
+	case e.Code == auth.CodeInternal:
 		logger.ErrorContext(r.Context(), "request failed", "code", e.Code, "err", e.Err)
-	} else if e.Err != nil {
+	case e.Code == auth.CodeServiceUnavailable && e.Err != nil:
+		// The store did not answer: worth a warning. Load shedding (no cause)
+		// is the server working as designed; the access log has the 503.
+		logger.WarnContext(r.Context(), "request failed", "code", e.Code, "err", e.Err)
+	case e.Err != nil:
 		logger.DebugContext(r.Context(), "request refused", "code", e.Code, "err", e.Err)
 	}
 	h := w.Header()

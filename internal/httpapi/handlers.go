@@ -66,6 +66,10 @@ func handleRegister(logger *slog.Logger, svc *auth.Service) http.Handler {
 		User    userJSON `json:"user"`
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := svc.Busy(); err != nil {
+			writeError(w, r, logger, err)
+			return
+		}
 		var in auth.RegisterInput
 		if err := decode(r, &in); err != nil {
 			writeError(w, r, logger, err)
@@ -104,6 +108,11 @@ func writeTokens(w http.ResponseWriter, r *http.Request, l auth.Login) {
 
 func handleLogin(logger *slog.Logger, svc *auth.Service, lm *limits) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Saturated: refuse before reading the body, so a flood costs little.
+		if err := svc.Busy(); err != nil {
+			writeError(w, r, logger, err)
+			return
+		}
 		var in auth.LoginInput
 		if err := decode(r, &in); err != nil {
 			writeError(w, r, logger, err)
