@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -356,4 +357,26 @@ func TestSecurityHeaders(t *testing.T) {
 			t.Errorf("GET %s: HSTS over plain HTTP", path)
 		}
 	}
+}
+
+// TestPprofOptIn: the profiler is off unless PPROF_ADDR is set, and then it
+// is on its own listener, never on the API's.
+func TestPprofOptIn(t *testing.T) {
+	s := startServer(t, "", nil)
+	s.do(t, "GET", "/debug/pprof/", "", nil).wantProblem(t, http.StatusNotFound, "not_found")
+
+	p := startServer(t, "", map[string]string{"PPROF_ADDR": "127.0.0.1:0"})
+	m := regexp.MustCompile(`"msg":"serving the profiler","addr":"([^"]+)"`).FindStringSubmatch(p.Log.String())
+	if m == nil {
+		t.Fatalf("no profiler line in the log:\n%s", p.Log.String())
+	}
+	resp, err := http.Get("http://" + m[1] + "/debug/pprof/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /debug/pprof/ on PPROF_ADDR: status %d", resp.StatusCode)
+	}
+	p.do(t, "GET", "/debug/pprof/", "", nil).wantProblem(t, http.StatusNotFound, "not_found")
 }

@@ -76,10 +76,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("load revocations: %w", err)
 	}
 
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return err
-	}
 	handler := httpapi.NewServer(logger, svc, a.ring, httpapi.Options{
 		CORSOrigins: cfg.CORSOrigins,
 		ClientIP:    clientip.NewResolver(cfg.TrustedProxies),
@@ -105,6 +101,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+	if cfg.PprofAddr != "" {
+		stopPprof, err := servePprof(cfg.PprofAddr, logger)
+		if err != nil {
+			return err
+		}
+		defer stopPprof()
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
 	runCtx, stopRun := context.WithCancel(ctx)
 	defer stopRun()
 	go svc.Run(runCtx, synced)
@@ -114,14 +121,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	sealingID, signingID := a.ring.Current()
 	fmt.Fprintf(stdout, "sealauth listening on %s://%s (sealing key %s, signing key %s %s; keys in the store %s, encrypted with %s)\n",
 		scheme, ln.Addr(), sealingID, cfg.JWTAlg, signingID, config.RedactURL(cfg.DatabaseURL), masterKeySource(cfg))
-
-	if cfg.PprofAddr != "" {
-		stopPprof, err := servePprof(cfg.PprofAddr, logger)
-		if err != nil {
-			return err
-		}
-		defer stopPprof()
-	}
 
 	errc := make(chan error, 1)
 	go func() {
