@@ -34,50 +34,8 @@ var migrationFiles embed.FS
 // takes far longer than a query.
 const migrateTimeout = 5 * time.Minute
 
-// Options tune a Store; the zero value is usable. The defaults suit a 2-core
-// machine: bcrypt, not the database, bounds the request rate there, and a query
-// holds a connection for about a millisecond.
-type Options struct {
-	// MaxOpen caps the connections to the server. Default 10.
-	MaxOpen int
-	// MaxIdle is how many connections stay open between bursts. Default 5.
-	MaxIdle int
-	// ConnMaxLifetime replaces connections after this age, so that they follow a
-	// failover and never meet the server's wait_timeout. Default 30 minutes.
-	ConnMaxLifetime time.Duration
-	// ConnMaxIdleTime closes connections idle this long. Default 5 minutes.
-	ConnMaxIdleTime time.Duration
-	// QueryTimeout bounds every query, on top of the caller's context, including
-	// the wait for a free connection. Default 5s.
-	QueryTimeout time.Duration
-	// DialTimeout bounds opening a connection, also when no query's context
-	// does (database/sql opens some in the background). Default 5s.
-	DialTimeout time.Duration
-	// Now stamps applied migrations. Default time.Now.
-	Now func() time.Time
-}
-
-func (o *Options) setDefaults() {
-	if o.MaxOpen <= 0 {
-		o.MaxOpen = 10
-	}
-	if o.MaxIdle <= 0 {
-		o.MaxIdle = 5
-	}
-	o.MaxIdle = min(o.MaxIdle, o.MaxOpen)
-	if o.ConnMaxLifetime <= 0 {
-		o.ConnMaxLifetime = 30 * time.Minute
-	}
-	if o.ConnMaxIdleTime <= 0 {
-		o.ConnMaxIdleTime = 5 * time.Minute
-	}
-	if o.QueryTimeout <= 0 {
-		o.QueryTimeout = 5 * time.Second
-	}
-	if o.DialTimeout <= 0 {
-		o.DialTimeout = 5 * time.Second
-	}
-}
+// Options tune a Store; the zero value is usable (see sqlstore.PoolOptions).
+type Options = sqlstore.PoolOptions
 
 // Store is an auth.Store backed by a MySQL or MariaDB database.
 type Store struct {
@@ -132,7 +90,7 @@ const (
 // parameter is tls: true, skip-verify, preferred or false (the default). Open
 // checks that the server answers; it does not migrate: call Migrate.
 func Open(ctx context.Context, rawURL string, opt Options) (*Store, error) {
-	opt.setDefaults()
+	opt.SetDefaults()
 	cfg, err := ParseURL(rawURL)
 	if err != nil {
 		return nil, err
@@ -150,10 +108,7 @@ func Open(ctx context.Context, rawURL string, opt Options) (*Store, error) {
 	if s.db, err = connect(cfg, false); err != nil {
 		return nil, err
 	}
-	s.db.SetMaxOpenConns(opt.MaxOpen)
-	s.db.SetMaxIdleConns(opt.MaxIdle)
-	s.db.SetConnMaxLifetime(opt.ConnMaxLifetime)
-	s.db.SetConnMaxIdleTime(opt.ConnMaxIdleTime)
+	opt.Apply(s.db)
 	s.Store = sqlstore.New(dialect(), s.db, s.db, s.timeout)
 	// A bad address or password fails Open rather than the first request.
 	pctx, cancel := context.WithTimeout(ctx, s.timeout)
