@@ -244,11 +244,16 @@ func appliedOn(ctx context.Context, conn *sql.Conn) (map[int]Status, error) {
 }
 
 // bind rewrites the ? placeholders of q for drivers that want $1, $2….
-// The runner's own queries contain no other question marks.
 func (r Runner) bind(q string) string {
 	if !r.Numbered {
 		return q
 	}
+	return Numbered(q)
+}
+
+// Numbered rewrites every ? of q to $1, $2… (PostgreSQL's placeholders). It
+// is for our own queries, which contain no other question marks.
+func Numbered(q string) string {
 	var b strings.Builder
 	n := 0
 	for _, c := range q {

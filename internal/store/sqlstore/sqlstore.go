@@ -9,12 +9,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/sealauth/sealauth/internal/auth"
+	"github.com/sealauth/sealauth/internal/store/migrate"
 )
 
 // Dialect says how one engine differs from the others in the queries of this
@@ -159,22 +158,11 @@ func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 }
 
 // q rewrites the ? placeholders of query where the engine wants $1, $2….
-// This package's queries contain no other question marks.
 func (s *Store) q(query string) string {
 	if !s.d.Numbered {
 		return query
 	}
-	var b strings.Builder
-	n := 0
-	for _, c := range query {
-		if c == '?' {
-			n++
-			b.WriteString("$" + strconv.Itoa(n))
-			continue
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
+	return migrate.Numbered(query)
 }
 
 // dbTime is t as bound to a query (see Dialect.UnixMicros).
