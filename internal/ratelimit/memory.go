@@ -89,11 +89,7 @@ func (m *MemoryLimiter) check(key string, l Limit, peek bool) (Result, error) {
 
 // Reset implements [Limiter].
 func (m *MemoryLimiter) Reset(_ context.Context, key string) error {
-	d := digestKey(key)
-	s := m.table.shard(d)
-	s.mu.Lock()
-	s.delete(d)
-	s.mu.Unlock()
+	m.table.remove(key)
 	return nil
 }
 
@@ -160,11 +156,7 @@ func (m *MemoryFailures) step(key string, mode failMode) time.Duration {
 
 // Reset implements [Failures].
 func (m *MemoryFailures) Reset(_ context.Context, key string) error {
-	d := digestKey(key)
-	s := m.table.shard(d)
-	s.mu.Lock()
-	s.delete(d)
-	s.mu.Unlock()
+	m.table.remove(key)
 	return nil
 }
 

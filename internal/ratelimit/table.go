@@ -129,3 +129,12 @@ func (s *shard[V]) pushFront(e *entry[V]) {
 	s.lru.next.prev = e
 	s.lru.next = e
 }
+
+// remove forgets key.
+func (t *table[V]) remove(key string) {
+	d := digestKey(key)
+	s := t.shard(d)
+	s.mu.Lock()
+	s.delete(d)
+	s.mu.Unlock()
+}
